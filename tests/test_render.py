@@ -1,0 +1,141 @@
+"""Every option combination renders into a clean, complete project."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import generate
+from matrix import MATRIX, Combination
+
+TEMPLATE_TAGS = ("{{", "{%", "{#")
+
+
+def text_files(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts]
+
+
+def package_of(project: Path) -> str:
+    [package] = [path.name for path in (project / "src").iterdir() if path.is_dir()]
+    return package
+
+
+def ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(params=MATRIX, ids=lambda combination: combination.id)
+def combination(request: pytest.FixtureRequest) -> Combination:
+    return request.param
+
+
+@pytest.fixture
+def project(render, combination: Combination) -> Path:
+    return render(combination)
+
+
+def test_no_template_tag_is_left(project: Path) -> None:
+    leftovers = [
+        f"{path.relative_to(project)}: {tag}"
+        for path in text_files(project)
+        for tag in TEMPLATE_TAGS
+        if tag in path.read_text(encoding="utf-8")
+    ]
+
+    assert not leftovers
+
+
+def test_every_python_file_compiles(project: Path) -> None:
+    for path in project.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_ruff_check_passes(project: Path) -> None:
+    result = ruff(project, "check", "--no-cache", ".")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_has_nothing_to_change(project: Path) -> None:
+    result = ruff(project, "format", "--no-cache", "--check", "--diff", ".")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_files_parse(project: Path) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["name"] == project.name
+    for path in [*project.rglob("*.yml"), *project.rglob("*.yaml")]:
+        assert yaml.safe_load(path.read_text(encoding="utf-8")), path
+
+
+def test_expected_files_are_present_and_others_absent(
+    project: Path, combination: Combination
+) -> None:
+    package = project / "src" / package_of(project)
+    queues = [
+        q.strip() for q in combination.answer("queues", "email,image").split(",") if q.strip()
+    ]
+    beat = combination.answer("use_beat", "no") == "yes"
+    ci = combination.answer("ci", "github")
+    expected = {
+        project / "README.md": True,
+        project / "Makefile": True,
+        project / ".env.example": True,
+        project / ".python-version": True,
+        package / "celery_app.py": True,
+        package / "routing.py": True,
+        package / "config" / "production.py": True,
+        package / "tasks" / "default.py": True,
+        package / "tasks" / "critical.py": True,
+        package / "tasks" / "_domain_queue.py": False,
+        package / "schedule.py": beat,
+        project / ".github" / "workflows" / "ci.yml": ci == "github",
+        project / ".gitlab-ci.yml": ci == "gitlab",
+    }
+    expected.update({package / "tasks" / f"{queue}.py": True for queue in queues})
+
+    wrong = {
+        str(path.relative_to(project)): present
+        for path, present in expected.items()
+        if path.exists() != present
+    }
+    assert not wrong, f"expected present (True) / absent (False): {wrong}"
+    task_modules = {path.stem for path in (package / "tasks").glob("*.py")} - {"__init__"}
+    assert task_modules == {"default", "critical", *queues}
+
+
+def test_python_version_is_the_chosen_one(project: Path, combination: Combination) -> None:
+    version = combination.answer("python_version", "3.12")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+
+    assert (project / ".python-version").read_text().strip() == version
+    assert pyproject["project"]["requires-python"] == f">={version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{version.replace('.', '')}"
+
+
+def test_rendering_is_deterministic(
+    project: Path, combination: Combination, tmp_path: Path
+) -> None:
+    again = generate(combination, tmp_path)
+
+    comparison = filecmp.dircmp(project, again)
+    assert not differences(comparison)
+
+
+def differences(comparison: filecmp.dircmp[str]) -> list[str]:
+    found = [*comparison.left_only, *comparison.right_only, *comparison.diff_files]
+    for sub in comparison.subdirs.values():
+        found.extend(differences(sub))
+    return found

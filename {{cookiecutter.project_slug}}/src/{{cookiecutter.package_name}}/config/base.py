@@ -1,0 +1,159 @@
+"""Settings every environment shares, with production-safe defaults.
+
+Every field is read from the environment variable of the same name in upper
+case: ``celery_task_time_limit`` is ``CELERY_TASK_TIME_LIMIT``. Fields named
+``celery_<setting>`` set Celery's ``<setting>`` (see ``celery_settings.py``);
+the others are this service's own. A value that does not validate stops the
+service at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AppEnv = Literal["development", "production", "test"]
+LogFormat = Literal["text", "json"]
+
+REDIS_SCHEMES = frozenset({"redis", "rediss"})
+AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
+
+# Room between the hard time limit plus the longest retry delay and the Redis
+# visibility timeout: covers kombu's restore sweep and clock differences.
+VISIBILITY_MARGIN_SECONDS = 300
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects CPU affinity, e.g. ``taskset``/cpusets)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def url_scheme(url: str) -> str:
+    """The scheme of a broker or Redis URL, e.g. ``redis`` or ``amqp``."""
+    return urlsplit(url).scheme.lower()
+
+
+class Settings(BaseSettings):
+    """The service's configuration: production defaults, overridable per variable."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, frozen=True, extra="ignore")
+
+    app_env: AppEnv = "production"
+
+    # --- Connections -------------------------------------------------------
+    celery_broker_url: str = "{{ 'redis://localhost:6379/0' if cookiecutter.broker == 'redis' else 'amqp://guest:guest@localhost:5672//' }}"
+    # Results live in their own Redis database, apart from the broker's keys.
+    celery_result_backend: str | None = {{ '"redis://localhost:6379/1"' if cookiecutter.result_backend == 'redis' else 'None' }}
+    # Locks, idempotency claims and dead letters (always Redis, whatever the broker).
+    redis_url: str = "redis://localhost:6379/2"
+    celery_broker_connection_max_retries: NonNegativeInt = 10
+
+    # --- Worker ------------------------------------------------------------
+    celery_worker_concurrency: PositiveInt = Field(default_factory=available_cpus)
+    celery_worker_prefetch_multiplier: PositiveInt = 1
+    celery_worker_max_tasks_per_child: PositiveInt | None = 1000
+    # KiB of peak resident memory per pool child; see celery_settings.py.
+    celery_worker_max_memory_per_child: PositiveInt | None = 200_000
+    celery_worker_soft_shutdown_timeout: NonNegativeFloat = 60.0
+    celery_worker_send_task_events: bool = True
+
+    # --- Tasks -------------------------------------------------------------
+    celery_task_acks_late: bool = True
+    celery_task_reject_on_worker_lost: bool = True
+    celery_task_retry_on_worker_lost: bool = True
+    celery_task_time_limit: PositiveInt = 300
+    celery_task_soft_time_limit: PositiveInt = 270
+    celery_task_send_sent_event: bool = True
+
+    # --- Results -----------------------------------------------------------
+    celery_result_expires: PositiveInt = 3600
+    celery_result_chord_expires: PositiveInt = 86_400
+
+    # --- Redis broker ------------------------------------------------------
+    # Unset: derived from the time limit and the longest retry delay.
+    broker_visibility_timeout: PositiveInt | None = None
+
+    # --- Retries of transient errors (Celery has no global setting for them) -
+    retry_max_retries: NonNegativeInt = 3
+    retry_backoff_base: PositiveFloat = 60.0
+    retry_backoff_max: PositiveFloat = 600.0
+
+    # --- Logging -----------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: LogFormat = "json"
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _known_broker(cls, url: str) -> str:
+        if url_scheme(url) not in REDIS_SCHEMES | AMQP_SCHEMES:
+            raise ValueError("use a redis://, rediss://, amqp:// or amqps:// URL")
+        return url
+
+    @field_validator("celery_result_backend", mode="before")
+    @classmethod
+    def _redis_results(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        if url_scheme(url) not in REDIS_SCHEMES:
+            raise ValueError("use a redis:// or rediss:// URL, or leave it empty for no results")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_store(cls, url: str) -> str:
+        if url_scheme(url) not in REDIS_SCHEMES:
+            raise ValueError("use a redis:// or rediss:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _limits_are_consistent(self) -> Self:
+        if self.celery_task_soft_time_limit >= self.celery_task_time_limit:
+            raise ValueError(
+                "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, "
+                "or the cleanup that the soft limit allows never gets to run"
+            )
+        if self.retry_backoff_base > self.retry_backoff_max:
+            raise ValueError("RETRY_BACKOFF_BASE must not exceed RETRY_BACKOFF_MAX")
+        if (
+            self.broker_visibility_timeout is not None
+            and self.broker_visibility_timeout < self.minimum_visibility_timeout
+        ):
+            raise ValueError(
+                f"BROKER_VISIBILITY_TIMEOUT must be at least {self.minimum_visibility_timeout} s "
+                "(CELERY_TASK_TIME_LIMIT + RETRY_BACKOFF_MAX): Redis redelivers a task still "
+                "running or waiting for its countdown after this many seconds"
+            )
+        return self
+
+    @property
+    def broker_is_redis(self) -> bool:
+        """Whether the broker is Redis (rather than RabbitMQ)."""
+        return url_scheme(self.celery_broker_url) in REDIS_SCHEMES
+
+    @property
+    def minimum_visibility_timeout(self) -> int:
+        """The longest a message may stay reserved: a full run after the longest retry delay."""
+        return self.celery_task_time_limit + math.ceil(self.retry_backoff_max)
+
+    @property
+    def visibility_timeout(self) -> int:
+        """The Redis visibility timeout in effect (explicit, or derived with a margin)."""
+        if self.broker_visibility_timeout is not None:
+            return self.broker_visibility_timeout
+        return self.minimum_visibility_timeout + VISIBILITY_MARGIN_SECONDS

@@ -1,0 +1,25 @@
+"""Test: the production bundle with limits and delays sized for a test run."""
+
+from __future__ import annotations
+
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
+
+from .base import AppEnv, LogFormat, Settings
+
+
+class TestSettings(Settings):
+    """Settings for ``APP_ENV=test`` (the service's own test suite)."""
+
+    __test__ = False  # not a pytest test class
+
+    app_env: AppEnv = "test"
+    celery_worker_concurrency: PositiveInt = 2
+    celery_task_time_limit: PositiveInt = 10
+    celery_task_soft_time_limit: PositiveInt = 8
+    celery_worker_soft_shutdown_timeout: NonNegativeFloat = 3.0
+    # Short enough for a test to watch a task run out of retries.
+    retry_backoff_base: PositiveFloat = 0.5
+    retry_backoff_max: PositiveFloat = 2.0
+    # Test-sized: a task of a killed worker comes back within a test's patience.
+    broker_visibility_timeout: PositiveInt | None = 30
+    log_format: LogFormat = "text"

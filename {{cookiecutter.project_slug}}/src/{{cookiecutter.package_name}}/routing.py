@@ -1,0 +1,84 @@
+"""Queues, routes and priorities.
+
+Every task module ``tasks/<queue>.py`` feeds the queue of the same name: the
+route ``<package>.tasks.<queue>.*`` sends each of its tasks there, so moving a
+task to another queue means moving it to another module.
+
+Priority has two layers, as the production guide asks:
+
+* **Between queues**: urgent work goes to ``critical``, which has workers of its
+  own (``make worker-critical``). A backlog elsewhere never delays it, on either
+  broker.
+* **Within a queue**: message priorities. RabbitMQ queues are declared with
+  ``x-max-priority`` and order messages natively (higher is sooner). Redis
+  emulates priorities with one list per level, ``priority_steps``, and pops the
+  lower number first. :func:`priority_levels` gives ``high``/``normal``/``low``
+  on the right scale for the broker in use, so callers never hard-code numbers.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from kombu import Exchange, Queue
+
+DEFAULT_QUEUE = "default"
+CRITICAL_QUEUE = "critical"
+# Extra queues chosen when the service was generated; add a name here and a
+# module tasks/<name>.py to add a queue.
+{%- set domain_queues = cookiecutter.__domain_queues.split(',') | select | list %}
+{%- if domain_queues | length == 1 %}
+DOMAIN_QUEUES: tuple[str, ...] = ("{{ domain_queues[0] }}",)
+{%- else %}
+DOMAIN_QUEUES: tuple[str, ...] = ({% for queue in domain_queues %}
+    "{{ queue }}",{% endfor %}{% if domain_queues %}
+{% endif %})
+{%- endif %}
+QUEUE_NAMES: tuple[str, ...] = (DEFAULT_QUEUE, CRITICAL_QUEUE, *DOMAIN_QUEUES)
+
+# RabbitMQ: priorities 0..10, higher first. The RabbitMQ docs advise at most 10
+# levels: each level is a sub-queue inside the broker.
+# https://www.rabbitmq.com/docs/priority
+AMQP_MAX_PRIORITY = 10
+# Redis: one list per level, 0 served first. Ten levels keep every value of the
+# 0-9 scale distinct (kombu's default steps [0, 3, 6, 9] would fold 1-2 into 0).
+# https://docs.celeryq.dev/en/stable/userguide/routing.html#redis-message-priorities
+REDIS_PRIORITY_STEPS = list(range(10))
+
+
+class PriorityLevels(NamedTuple):
+    """Named priorities on the scale of one broker."""
+
+    high: int
+    normal: int
+    low: int
+
+
+AMQP_PRIORITIES = PriorityLevels(high=AMQP_MAX_PRIORITY, normal=5, low=0)
+REDIS_PRIORITIES = PriorityLevels(high=0, normal=5, low=9)
+
+
+def priority_levels(broker_is_redis: bool) -> PriorityLevels:
+    """The ``high``/``normal``/``low`` priority values for the broker in use."""
+    return REDIS_PRIORITIES if broker_is_redis else AMQP_PRIORITIES
+
+
+def task_queues() -> tuple[Queue, ...]:
+    """Declare every queue, each on a direct exchange of its own name.
+
+    On RabbitMQ, Celery adds ``x-max-priority`` to each from the
+    ``task_queue_max_priority`` setting (see ``config/celery_settings.py``).
+    """
+    return tuple(
+        Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES
+    )
+
+
+def task_routes(package: str) -> dict[str, dict[str, str]]:
+    """Route every task of ``<package>.tasks.<queue>`` to ``<queue>``."""
+    return {f"{package}.tasks.{name}.*": {"queue": name} for name in QUEUE_NAMES}
+
+
+def task_modules(package: str) -> list[str]:
+    """The task modules the worker imports: one per queue."""
+    return [f"{package}.tasks.{name}" for name in QUEUE_NAMES]

@@ -1,0 +1,1 @@
+"""Helpers the test directories share (on ``sys.path`` through pytest's ``pythonpath``)."""
