@@ -1,0 +1,57 @@
+"""The README's two set-up commands stay true."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE
+
+README = TEMPLATE / "README.md"
+
+
+def quick_start_commands() -> list[str]:
+    section = README.read_text(encoding="utf-8").split("## Quick start", 1)[1]
+    block = re.search(r"```console\n(.*?)```", section, re.DOTALL)
+    assert block, "the Quick start section has no console block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_there_are_exactly_two_commands() -> None:
+    assert len(quick_start_commands()) == 2
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    test_command = quick_start_commands()[1]
+    ci_lines = [line.strip() for line in (TEMPLATE / ".ci" / "run").read_text().splitlines()]
+
+    assert test_command in ci_lines
+
+
+@pytest.mark.skipif(shutil.which("uvx") is None, reason="uvx (part of uv) is not on PATH")
+def test_generate_command_works_as_written(tmp_path: Path) -> None:
+    # Run in a copy of the template, so that the service lands beside the copy.
+    clone = tmp_path / "template"
+    shutil.copytree(
+        TEMPLATE, clone, ignore=shutil.ignore_patterns(".venv", ".git", "*_cache", "__pycache__")
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+
+    result = subprocess.run(
+        shlex.split(quick_start_commands()[0]),
+        cwd=clone,
+        env=environment,
+        input="\n" * 20,  # Enter at every prompt: the defaults
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / "orders-worker" / "src" / "orders_worker" / "celery_app.py").exists()
