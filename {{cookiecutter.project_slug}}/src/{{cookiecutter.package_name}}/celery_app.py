@@ -7,17 +7,22 @@ tasks) shares the same settings, so publisher-side settings such as
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
-from .config import load_settings
+from . import PACKAGE
+from .config import get_settings
 from .config.celery_settings import celery_settings
+from .reliability import ServiceTask
 from .routing import priority_levels
 
-PACKAGE = "{{ cookiecutter.package_name }}"
+settings = get_settings()
 
-settings = load_settings()
-
-app = Celery(PACKAGE)
+# Every task is a ServiceTask: the retry policy, logging and soft-limit cleanup of
+# reliability/task.py. Importing reliability also connects the task_failure
+# handlers that record dead letters and free what a dead process held.
+app: Celery[Any] = Celery(PACKAGE, task_cls=ServiceTask)
 app.config_from_object(celery_settings(settings, PACKAGE))
 
 #: ``high``/``normal``/``low`` on the broker's priority scale, for ``apply_async(priority=...)``.

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 
-from .celery_app import PACKAGE, app, settings
+from . import PACKAGE
+from .celery_app import app, settings
 
 __all__ = ["app"]
 

@@ -10,15 +10,30 @@ from functools import cache
 
 import redis
 
-from .celery_app import PACKAGE, settings
+from . import PACKAGE
+from .config import get_settings
+
+# Deletes a key only while it still holds the caller's token: a lock or claim that
+# expired and was taken by another run is left alone.
+_RELEASE_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
 
 
 @cache
 def redis_client() -> redis.Redis:
     """The process's client; redis-py reconnects after a fork, so pool children can share it."""
-    return redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    return redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
 
 
 def key(*parts: str) -> str:
     """A Redis key in the service's namespace, e.g. ``key("lock", "report:42")``."""
     return ":".join((PACKAGE, *parts))
+
+
+def release_if_owner(name: str, token: str) -> bool:
+    """Delete ``name`` if it still holds ``token``; whether it did."""
+    return bool(redis_client().eval(_RELEASE_IF_OWNER, 1, name, token))

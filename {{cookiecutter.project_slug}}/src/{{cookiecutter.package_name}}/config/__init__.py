@@ -9,6 +9,7 @@ service with a :class:`ConfigurationError` that names it.
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import get_args
 
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from .development import DevelopmentSettings
 from .production import ProductionSettings
 from .test import TestSettings
 
-__all__ = ["ConfigurationError", "Settings", "load_settings"]
+__all__ = ["ConfigurationError", "Settings", "get_settings", "load_settings"]
 
 ENVIRONMENTS: dict[str, type[Settings]] = {
     "development": DevelopmentSettings,
@@ -54,3 +55,9 @@ def load_settings() -> Settings:
         return ENVIRONMENTS[name]()
     except ValidationError as error:
         raise ConfigurationError.from_validation_error(error) from None
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process, loaded from the environment on first use."""
+    return load_settings()

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     retry_backoff_base: PositiveFloat = 60.0
     retry_backoff_max: PositiveFloat = 600.0
 
+    # --- Idempotency and dead letters (reliability/) ------------------------
+    # Seconds a finished key's result is kept: duplicates within it get the result.
+    idempotency_ttl: PositiveInt = 7 * 24 * 3600
+    # Dead letters kept in the stream; older ones are dropped.
+    dead_letter_maxlen: PositiveInt = 10_000
+
     # --- Logging -----------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = "json"

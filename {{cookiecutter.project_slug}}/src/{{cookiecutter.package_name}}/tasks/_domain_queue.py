@@ -1,7 +1,7 @@
 """Tasks of the ``__queue__`` queue.
 
 An example to replace with the queue's real work: it records a fingerprint of
-each job's payload, the shape of most "process this item" tasks.
+each job's payload, once per job id, the shape of most "process this item" tasks.
 """
 
 from __future__ import annotations
@@ -13,14 +13,18 @@ from typing import Any
 from celery.utils.log import get_task_logger
 
 from ..celery_app import app
+from ..reliability import PermanentError, idempotent
 from ..store import key, redis_client
 
 logger = get_task_logger(__name__)
 
 
 @app.task
+@idempotent("__queue__-job:{job_id}")
 def process_job(job_id: str, payload: dict[str, Any]) -> str:
     """Process one job of this queue; returns the payload's SHA-256 fingerprint."""
+    if not isinstance(payload, dict):
+        raise PermanentError(f"payload must be a JSON object, got {type(payload).__name__}")
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
     redis_client().hset(key("__queue__", "jobs"), job_id, fingerprint)

@@ -1,0 +1,41 @@
+"""Which failures a task retries, and which it never does.
+
+A transient error is worth another try later: the network, a timeout, a busy
+resource. A permanent one will fail the same way every time: a bad payload, a
+validation error, a missing record. Retrying it is the "retry storm" of the
+production guide. ``ServiceTask`` retries only ``TRANSIENT_ERRORS``; anything
+else, and ``PermanentError`` above all, fails at once and becomes a dead letter.
+"""
+
+from __future__ import annotations
+
+import kombu.exceptions
+import redis.exceptions
+
+
+class TransientError(Exception):
+    """A failure worth retrying later (raise it, or a subclass, from task code)."""
+
+
+class PermanentError(Exception):
+    """A failure that will not go away by retrying: never retried, straight to dead letters."""
+
+
+class LockBusyError(TransientError):
+    """Another run holds the lock of this resource: retry later, so no work is lost."""
+
+
+class AlreadyRunningError(TransientError):
+    """Another run holds the idempotency claim of this key: retry later, then reuse its result."""
+
+
+#: The errors ``ServiceTask`` retries by default. Extend it per task with the
+#: ``transient_errors`` option, e.g. ``(*TRANSIENT_ERRORS, httpx.TransportError)``.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    TransientError,
+    ConnectionError,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)

@@ -1,0 +1,124 @@
+"""``idempotent``: a business key's effect happens once, however often the task runs.
+
+Brokers deliver at least once: a redelivered message (a lost worker, a Redis
+visibility timeout) or a caller sending twice runs the task again, on Redis even
+at the same time as the first run. The production guide's ``exists()`` check
+before the work is a race; here the key is *claimed* atomically first
+(``SET NX`` with a TTL), and the result is recorded when the work is done:
+
+* a duplicate of a finished key returns the recorded result without running;
+* a duplicate arriving while another run holds the claim raises
+  :class:`AlreadyRunningError`, a transient error: it retries later and then finds the
+  recorded result;
+* a run that fails releases its claim, so its retry can run the work;
+* a run whose process dies has its claim released by the worker's main process
+  (see ``guards.py``); failing that, the claim expires after the hard time limit.
+
+Results are recorded as JSON (the service's serializer) for ``IDEMPOTENCY_TTL``
+seconds: duplicates arriving later than that run again.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, cast
+
+from celery.utils.log import get_task_logger
+
+from ..config import get_settings
+from ..store import key, redis_client, release_if_owner
+from .errors import AlreadyRunningError
+from .guards import add_guard, hard_time_limit, outlasting, run_token
+from .keys import ArgumentKey, KeySpec
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+logger = get_task_logger(__name__)
+
+RUNNING = "running:"
+DONE = "done:"
+
+# Records the result only while the run still holds its claim.
+_COMPLETE_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    return 1
+end
+return 0
+"""
+
+
+def claim_key(name: str) -> str:
+    """The Redis key of the idempotency claim named ``name``."""
+    return key("idempotency", name)
+
+
+class _ClaimGuard:
+    def __init__(self, key_of: ArgumentKey) -> None:
+        self.key_of = key_of
+
+    def release_abandoned(self, token: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        name = self.key_of.render(args, kwargs)
+        if release_if_owner(claim_key(name), RUNNING + token):
+            logger.warning("released claim %r of run %s, whose process died", name, token)
+
+    def validate_time_limit(self, time_limit: float) -> None:
+        """Claims always outlast the hard time limit: nothing to refuse."""
+
+
+def _recorded(value: bytes | str | None) -> tuple[bool, Any]:
+    if isinstance(value, str) and value.startswith(DONE):
+        return True, json.loads(value.removeprefix(DONE))
+    return False, None
+
+
+def idempotent(
+    name: KeySpec, *, ttl: int | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run the decorated task body once per key; duplicates get the recorded result.
+
+    ``name`` is a format string over the task's parameters (``"charge:{order_id}"``)
+    or a callable taking the task's arguments: the *business* key of the effect,
+    not the task id, so that two sends of the same request are recognised. The
+    result is recorded for ``ttl`` seconds (default: ``IDEMPOTENCY_TTL``). Place it
+    below ``@app.task``::
+
+        @app.task
+        @idempotent("charge:{order_id}")
+        def charge(order_id: str, amount_cents: int) -> dict[str, str]: ...
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        key_of = ArgumentKey(name, func)
+
+        @functools.wraps(func)
+        def run_once(*args: P.args, **kwargs: P.kwargs) -> R:
+            claim_name = key_of.render(args, kwargs)
+            claim = claim_key(claim_name)
+            running = RUNNING + (run_token() or uuid.uuid4().hex)
+            client = redis_client()
+            if not client.set(claim, running, nx=True, ex=outlasting(hard_time_limit())):
+                done, result = _recorded(client.get(claim))
+                if done:
+                    logger.info("duplicate of %r: returning the recorded result", claim_name)
+                    return cast(R, result)
+                raise AlreadyRunningError(f"{claim_name!r} is being processed by another run")
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                release_if_owner(claim, running)
+                raise
+            record = DONE + json.dumps(result)
+            record_ttl = ttl or get_settings().idempotency_ttl
+            if not client.eval(_COMPLETE_IF_OWNER, 1, claim, running, record, record_ttl):
+                logger.warning("claim %r expired during its run; result not recorded", claim_name)
+            return result
+
+        add_guard(run_once, func, _ClaimGuard(key_of))
+        return run_once
+
+    return decorate

@@ -1,0 +1,43 @@
+"""Keys named after a task's arguments, for locks and idempotency claims."""
+
+from __future__ import annotations
+
+import inspect
+import string
+from collections.abc import Callable
+from typing import Any
+
+#: A format string over the task's parameters, e.g. ``"report:{report_id}"``, or a
+#: callable taking the task's arguments and returning the key.
+KeySpec = str | Callable[..., str]
+
+
+class ArgumentKey:
+    """Renders a :data:`KeySpec` for one call of the decorated function."""
+
+    def __init__(self, spec: KeySpec, func: Callable[..., Any]) -> None:
+        self.spec = spec
+        self.signature = inspect.signature(func)
+        if isinstance(spec, str):
+            unknown = set(_field_names(spec)) - set(self.signature.parameters)
+            if unknown:
+                raise ValueError(
+                    f"key {spec!r} names {sorted(unknown)}, which {func.__qualname__}() "
+                    f"does not take; its parameters are {list(self.signature.parameters)}"
+                )
+
+    def render(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """The key for a call with these arguments."""
+        if callable(self.spec):
+            return self.spec(*args, **kwargs)
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return self.spec.format(**bound.arguments)
+
+
+def _field_names(template: str) -> list[str]:
+    return [
+        field.split(".")[0].split("[")[0]
+        for _, field, _, _ in string.Formatter().parse(template)
+        if field
+    ]

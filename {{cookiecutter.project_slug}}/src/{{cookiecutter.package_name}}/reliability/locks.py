@@ -1,0 +1,145 @@
+"""``task_lock``: one run at a time per resource, with a Redis lock.
+
+The production guide's lock had three faults, corrected here:
+
+* its timeout equalled the task's time limit, so the lock could expire while the
+  task still ran and a second run would take it: the timeout here always exceeds
+  the hard time limit, and a shorter one is refused when the task is defined;
+* a run that found the lock busy returned "already in progress" and its work was
+  lost whenever the holder was a dead run's leftover: a busy lock raises
+  :class:`LockBusyError`, a transient error, so the task retries later;
+* ``release()`` of an expired lock raises ``LockNotOwnedError``, which a blanket
+  ``autoretry_for=(Exception,)`` turned into a retry of finished work: release
+  problems are logged, never raised.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from celery.utils.log import get_task_logger
+from redis.exceptions import LockError
+from redis.lock import Lock
+
+from ..config import get_settings
+from ..store import key, redis_client, release_if_owner
+from .errors import LockBusyError
+from .guards import add_guard, hard_time_limit, outlasting, run_token
+from .keys import ArgumentKey, KeySpec
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+logger = get_task_logger(__name__)
+
+#: The locks held by the current run, innermost last (for :func:`extend_lock`).
+_held: ContextVar[tuple[Lock, ...]] = ContextVar("held_locks", default=())
+
+
+def lock_key(name: str) -> str:
+    """The Redis key of the lock named ``name``."""
+    return key("lock", name)
+
+
+@contextmanager
+def hold_lock(name: str, timeout: float | None = None) -> Iterator[Lock]:
+    """Hold the lock ``name`` for the enclosed block, or raise :class:`LockBusyError`.
+
+    ``timeout`` (seconds) defaults to the running task's hard time limit plus a
+    margin. Use :func:`extend_lock` (or the yielded lock's ``extend``) for work
+    that may run longer.
+    """
+    seconds = timeout or outlasting(hard_time_limit())
+    lock = redis_client().lock(lock_key(name), timeout=seconds, blocking=False)
+    if not lock.acquire(token=run_token()):  # no token outside a worker: a random one
+        raise LockBusyError(f"lock {name!r} is held by another run")
+    held = _held.set((*_held.get(), lock))
+    try:
+        yield lock
+    finally:
+        _held.reset(held)
+        _release(lock, name)
+
+
+def _release(lock: Lock, name: str) -> None:
+    try:
+        lock.release()
+    except LockError:
+        # The work is done; raising now would retry it. The lock expired (or was
+        # taken) during the run: another run may have overlapped this one.
+        logger.warning("lock %r expired before its run ended; extend it for long work", name)
+
+
+def extend_lock(seconds: float) -> None:
+    """Give the innermost lock held by this run ``seconds`` more to live."""
+    held = _held.get()
+    if not held:
+        raise RuntimeError("extend_lock() called outside task_lock")
+    held[-1].extend(seconds)
+
+
+class _LockGuard:
+    def __init__(self, key_of: ArgumentKey, timeout: float | None) -> None:
+        self.key_of = key_of
+        self.timeout = timeout
+
+    def release_abandoned(self, token: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        name = self.key_of.render(args, kwargs)
+        if release_if_owner(lock_key(name), token):
+            logger.warning("released lock %r of run %s, whose process died", name, token)
+
+    def validate_time_limit(self, time_limit: float) -> None:
+        if self.timeout is not None and self.timeout <= time_limit:
+            raise ValueError(
+                f"lock timeout {self.timeout} s must exceed the hard time limit "
+                f"({time_limit} s), or the lock can expire while the task still runs"
+            )
+
+
+def task_lock(
+    name: KeySpec,
+    *,
+    timeout: float | None = None,
+    on_busy: Literal["retry", "skip"] = "retry",
+) -> Callable[[Callable[P, R]], Callable[P, R | None]]:
+    """Run the decorated task body under a lock named after its arguments.
+
+    ``name`` is a format string over the task's parameters (``"report:{report_id}"``)
+    or a callable taking the task's arguments. When another run holds the lock the
+    task retries later (``on_busy="retry"``, the default: no work is lost); with
+    ``on_busy="skip"`` it returns ``None`` instead, for work the running holder
+    makes redundant. ``timeout`` defaults to the hard time limit plus a margin;
+    a timeout that does not exceed the hard time limit is refused. Place it below
+    ``@app.task``::
+
+        @app.task
+        @task_lock("report:{report_id}")
+        def rebuild_report(report_id: str) -> None: ...
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R | None]:
+        key_of = ArgumentKey(name, func)
+        guard = _LockGuard(key_of, timeout)
+        guard.validate_time_limit(get_settings().celery_task_time_limit)
+
+        @functools.wraps(func)
+        def run_locked(*args: P.args, **kwargs: P.kwargs) -> R | None:
+            lock_name = key_of.render(args, kwargs)
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(hold_lock(lock_name, timeout))
+                except LockBusyError:
+                    if on_busy == "retry":
+                        raise
+                    logger.info("skipped: lock %r is held by another run", lock_name)
+                    return None
+                return func(*args, **kwargs)
+
+        add_guard(run_locked, func, guard)
+        return run_locked
+
+    return decorate

@@ -1,0 +1,174 @@
+"""``ServiceTask``: the app's task class, the production guide's recommended task, corrected.
+
+Every ``@app.task`` of the service gets, without writing it each time:
+
+* retries of transient errors only (``TRANSIENT_ERRORS``, extendable per task with
+  the ``transient_errors`` option), after an exponential, capped, jittered delay,
+  at most ``RETRY_MAX_RETRIES`` times; then the task fails and becomes a dead letter;
+* no retry, ever, for :class:`PermanentError`, ``SoftTimeLimitExceeded``, or any
+  error not named transient (a validation error fails once, not ten times);
+* a log line at start, success (with the duration), retry (with the delay) and
+  failure, each carrying the task's name and id;
+* a cleanup hook when the soft time limit fires: pass
+  ``on_soft_time_limit=cleanup`` to ``@app.task``, where ``cleanup(task, *args,
+  **kwargs)`` gets the task's arguments;
+* release of the locks and claims of a run whose pool process died.
+
+Celery has no global setting for retry counts or delays (the guide's
+``CELERY_TASK_MAX_RETRIES`` is ignored silently): they are this class's
+attributes, set from the ``RETRY_*`` settings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from billiard.einfo import ExceptionInfo
+from celery import Task, signals
+from celery.exceptions import (
+    Ignore,
+    Reject,
+    Retry,
+    SoftTimeLimitExceeded,
+    TimeLimitExceeded,
+    WorkerLostError,
+)
+from celery.utils.log import get_task_logger
+from redis.exceptions import LockError
+
+from ..config import get_settings
+from .backoff import retry_countdown
+from .errors import TRANSIENT_ERRORS, PermanentError
+from .guards import guards_of
+
+logger = get_task_logger(__name__)
+
+_settings = get_settings()
+
+# Never retried, whatever a task lists as transient: Celery's own control flow,
+# permanent errors, the soft time limit, and lock release problems (which only
+# happen after the work is done).
+NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    Retry,
+    Ignore,
+    Reject,
+    PermanentError,
+    SoftTimeLimitExceeded,
+    LockError,
+)
+# Failures reported by the worker's main process after the pool process died:
+# nothing in that process released what the run held.
+PROCESS_DIED: tuple[type[BaseException], ...] = (TimeLimitExceeded, WorkerLostError)
+
+
+class ServiceTask(Task[Any, Any]):
+    """Base class of every task of the service (the app's ``task_cls``)."""
+
+    #: Retries of transient errors; after that the task fails (a dead letter).
+    max_retries: int | None = _settings.retry_max_retries
+    #: First retry delay. Celery also uses it to re-send a task whose process died.
+    #: (celery-types declares it int; Celery takes any number of seconds.)
+    default_retry_delay: float = _settings.retry_backoff_base  # type: ignore[assignment]
+    #: Cap on any retry delay.
+    retry_backoff_max: float = _settings.retry_backoff_max
+    #: What is worth retrying; override per task with ``@app.task(transient_errors=...)``.
+    transient_errors: tuple[type[Exception], ...] = TRANSIENT_ERRORS
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, when a task is defined, a lock that could expire while it runs."""
+        super().__init_subclass__(**kwargs)
+        run = cls.__dict__.get("run")
+        time_limit = cls.__dict__.get("time_limit")
+        if run is not None and time_limit is not None:
+            for guard in guards_of(getattr(run, "__func__", run)):
+                guard.validate_time_limit(float(time_limit))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task body with the retry policy and logging (Celery calls this)."""
+        started = time.monotonic()
+        retries = self.request.retries
+        logger.info("started (attempt %d)", retries + 1, extra={"retries": retries})
+        try:
+            result = self.run(*args, **kwargs)
+        except NEVER_RETRIED as error:
+            if isinstance(error, SoftTimeLimitExceeded):
+                self._clean_up_after_soft_time_limit(args, kwargs)
+            raise
+        except self.transient_errors as error:
+            if self._out_of_retries(error):
+                raise
+            raise self._retry_later(error) from error
+        duration = time.monotonic() - started
+        logger.info("succeeded in %.3f s", duration, extra={"duration": duration})
+        return result
+
+    def _out_of_retries(self, error: Exception) -> bool:
+        retries = self.request.retries
+        if self.max_retries is None or retries < self.max_retries:
+            return False
+        logger.error("giving up after %d retries: %r", retries, error, extra={"retries": retries})
+        return True
+
+    def _retry_later(self, error: Exception) -> Retry:
+        retries = self.request.retries
+        countdown = retry_countdown(retries, self.default_retry_delay, self.retry_backoff_max)
+        logger.warning(
+            "retry %d of %s in %.2f s: %r",
+            retries + 1,
+            self.max_retries,
+            countdown,
+            error,
+            extra={"retries": retries, "countdown": countdown},
+        )
+        return self.retry(exc=error, countdown=countdown, throw=False)  # sends the retry
+
+    def _clean_up_after_soft_time_limit(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        logger.warning("soft time limit exceeded: cleaning up")
+        try:
+            self.on_soft_time_limit(*args, **kwargs)
+        except Exception:
+            logger.exception("cleanup after the soft time limit failed")
+
+    def on_soft_time_limit(self, *args: Any, **kwargs: Any) -> None:
+        """Clean up after the soft time limit; the task then fails (no retry).
+
+        Override it, or pass ``on_soft_time_limit=func`` to ``@app.task``.
+        """
+
+    def on_retry(
+        self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: ExceptionInfo
+    ) -> None:
+        """Release what a run held when Celery re-sends it after its process died."""
+        release_if_process_died(self, exc, task_id, args, kwargs)
+
+    def on_failure(
+        self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: ExceptionInfo
+    ) -> None:
+        """Log the final failure; the dead letter is recorded from the task_failure signal."""
+        kind = "permanent error" if isinstance(exc, PermanentError) else "failed"
+        logger.error("%s: %r", kind, exc, extra={"retries": self.request.retries})
+
+
+def release_if_process_died(
+    task: Task[Any, Any], exc: BaseException, task_id: str, args: Any, kwargs: Any
+) -> None:
+    """Release the locks and claims of ``task_id`` if its pool process died during the run.
+
+    Called from the worker's main process: ``on_retry`` when Celery re-sends the
+    task (``task_retry_on_worker_lost``), and the ``task_failure`` signal when it
+    gives up (after the hard time limit, or out of retries); ``on_failure`` is not
+    called for a lost worker.
+    """
+    if isinstance(exc, PROCESS_DIED):
+        for guard in guards_of(task.run):
+            guard.release_abandoned(task_id, tuple(args or ()), dict(kwargs or {}))
+
+
+@signals.task_failure.connect
+def _release_after_final_failure(
+    sender: Task[Any, Any], task_id: str, exception: BaseException, args: Any, kwargs: Any, **_: Any
+) -> None:
+    release_if_process_died(sender, exception, task_id, args, kwargs)
