@@ -35,7 +35,7 @@ def in_project(project: Path, *command: str, timeout: float) -> subprocess.Compl
 def installed(request: pytest.FixtureRequest, render) -> Path:
     scenario: Combination = request.param
     project = render(scenario)
-    result = in_project(project, "uv", "sync", "--no-progress", timeout=600)
+    result = in_project(project, "uv", "sync", "--no-progress", "--compile-bytecode", timeout=600)
     assert result.returncode == 0, result.stderr
     return project
 

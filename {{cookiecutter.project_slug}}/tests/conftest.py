@@ -7,7 +7,9 @@ the Celery application reads it once, when it is first built.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from support.services import for_this_run, service_stores_results
 
 SERVICES = for_this_run()
@@ -17,3 +19,14 @@ os.environ["CELERY_BROKER_URL"] = SERVICES.broker_url
 os.environ["REDIS_URL"] = SERVICES.store_url
 if service_stores_results():
     os.environ["CELERY_RESULT_BACKEND"] = SERVICES.results_url
+
+# Fixtures of the integration and worker tests: services, store, empty_queues.
+pytest_plugins = ("support.fixtures",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by directory, so that ``-m "not worker"`` selects a quicker run."""
+    for item in items:
+        kind = Path(item.path).parent.name
+        if kind in {"integration", "worker"}:
+            item.add_marker(kind)

@@ -8,6 +8,7 @@ from celery.app.defaults import DEFAULTS
 from {{ cookiecutter.package_name }} import app
 from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
 from {{ cookiecutter.package_name }}.config.production import ProductionSettings
+from {{ cookiecutter.package_name }}.reliability import ServiceTask
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 CELERY_SETTING_NAMES = set(DEFAULTS)
@@ -79,3 +80,11 @@ def test_the_app_is_configured_from_the_settings() -> None:
     assert app.conf.task_time_limit == 10
     assert app.conf.task_default_queue == "default"
     assert app.conf.accept_content == ["json"]
+
+
+def test_every_task_is_a_service_task() -> None:
+    app.loader.import_default_modules()
+    tasks = [task for name, task in app.tasks.items() if name.startswith(f"{PACKAGE}.")]
+
+    assert tasks
+    assert all(isinstance(task, ServiceTask) for task in tasks)

@@ -22,4 +22,6 @@ class TestSettings(Settings):
     retry_backoff_max: PositiveFloat = 2.0
     # Test-sized: a task of a killed worker comes back within a test's patience.
     broker_visibility_timeout: PositiveInt | None = 30
+    # Small, so that a test can fill the dead-letter stream past its bound.
+    dead_letter_maxlen: PositiveInt = 20
     log_format: LogFormat = "text"

@@ -97,7 +97,7 @@ def idempotent(
 
         @functools.wraps(func)
         def run_once(*args: P.args, **kwargs: P.kwargs) -> R:
-            claim_name = key_of.render(args, kwargs)
+            claim_name = key_of.render_call(args, kwargs)
             claim = claim_key(claim_name)
             running = RUNNING + (run_token() or uuid.uuid4().hex)
             client = redis_client()

@@ -17,7 +17,10 @@ class ArgumentKey:
 
     def __init__(self, spec: KeySpec, func: Callable[..., Any]) -> None:
         self.spec = spec
-        self.signature = inspect.signature(func)
+        parameters = list(inspect.signature(func).parameters.values())
+        #: A bound task (``bind=True``) receives the task first, as ``self``.
+        self.bound = bool(parameters) and parameters[0].name == "self"
+        self.signature = inspect.Signature(parameters[1:] if self.bound else parameters)
         if isinstance(spec, str):
             unknown = set(_field_names(spec)) - set(self.signature.parameters)
             if unknown:
@@ -27,12 +30,16 @@ class ArgumentKey:
                 )
 
     def render(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        """The key for a call with these arguments."""
+        """The key for a call of the task with these arguments (without ``self``)."""
         if callable(self.spec):
             return self.spec(*args, **kwargs)
-        bound = self.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return self.spec.format(**bound.arguments)
+        call = self.signature.bind(*args, **kwargs)
+        call.apply_defaults()
+        return self.spec.format(**call.arguments)
+
+    def render_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """The key for a call of the decorated function (whose ``self`` comes first if bound)."""
+        return self.render(args[1:] if self.bound else args, kwargs)
 
 
 def _field_names(template: str) -> list[str]:

@@ -128,7 +128,7 @@ def task_lock(
 
         @functools.wraps(func)
         def run_locked(*args: P.args, **kwargs: P.kwargs) -> R | None:
-            lock_name = key_of.render(args, kwargs)
+            lock_name = key_of.render_call(args, kwargs)
             with ExitStack() as stack:
                 try:
                     stack.enter_context(hold_lock(lock_name, timeout))

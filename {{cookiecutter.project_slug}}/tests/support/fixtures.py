@@ -1,0 +1,57 @@
+"""Fixtures shared by the integration and worker tests (a pytest plugin of tests/conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from {{ cookiecutter.package_name }} import app, routing
+
+from .services import TestServices, for_this_run
+
+
+@pytest.fixture(scope="session")
+def services() -> TestServices:
+    """The real services, or a failure (a skip for RabbitMQ outside CI) saying how to get them."""
+    services = for_this_run()
+    if services.missing and services.skippable:
+        pytest.skip(services.missing)
+    if services.missing:
+        pytest.fail(services.missing)
+    return services
+
+
+@pytest.fixture
+def store(services: TestServices) -> Iterator[redis.Redis]:
+    """The service's Redis database, empty at the start of each test."""
+    client = redis.Redis.from_url(services.store_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def empty_queues(services: TestServices) -> None:
+    """Every queue of the service empty on the broker, so that no leftover is consumed.
+
+    The queues come from the app, which adds the broker-specific declaration
+    arguments (RabbitMQ's x-max-priority) that a worker will declare them with.
+    """
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for name in routing.QUEUE_NAMES:
+            bound = app.amqp.queues[name](channel)
+            bound.declare()
+            bound.purge()
+
+
+def eventually(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Wait until ``condition()`` is true; fail the test, saying ``what``, if it is not."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout} s: {what}")
+        time.sleep(0.1)

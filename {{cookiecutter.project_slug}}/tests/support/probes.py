@@ -1,0 +1,113 @@
+"""Tasks that exercise the task pattern in tests: they fail, hold and record on demand.
+
+Workers started by the tests import this module (``--include support.probes``);
+the tasks go to the ``default`` queue. Every effect is written to the service's
+Redis under ``<package>:probe:...``, where the tests read it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from {{ cookiecutter.package_name }}.celery_app import app
+from {{ cookiecutter.package_name }}.reliability import (
+    PermanentError,
+    TransientError,
+    idempotent,
+    task_lock,
+)
+from {{ cookiecutter.package_name }}.store import key, redis_client
+
+
+def probe_key(*parts: str) -> str:
+    """Where the probes record their effects."""
+    return key("probe", *parts)
+
+
+@app.task(max_retries=5)
+def always_transient(label: str) -> None:
+    """Fail with a transient error on every attempt."""
+    redis_client().incr(probe_key("runs", label))
+    raise TransientError(f"{label}: the downstream service is unavailable")
+
+
+@app.task
+def permanent_failure(label: str) -> None:
+    """Fail with a permanent error."""
+    redis_client().incr(probe_key("runs", label))
+    raise PermanentError(f"{label}: the payload is invalid")
+
+
+@app.task
+@task_lock("probe:{resource}")
+def exclusive(resource: str, run: str, hold: float) -> str:
+    """Hold the resource's lock for ``hold`` seconds, recording when it ran."""
+    started = time.time()
+    time.sleep(hold)
+    redis_client().rpush(probe_key("intervals", resource), json.dumps([started, time.time(), run]))
+    return run
+
+
+@app.task
+@idempotent("probe-charge:{order_id}")
+def charge(order_id: str, hold: float = 0.0) -> str:
+    """Charge an order once: count the effect, return a new charge id."""
+    redis_client().incr(probe_key("charges", order_id))
+    time.sleep(hold)
+    return uuid.uuid4().hex
+
+
+@app.task(bind=True)
+@idempotent("probe-charge:{order_id}")
+def charge_failing_first(self: Any, order_id: str) -> str:
+    """Like :func:`charge`, but the first attempt fails (transiently) after claiming."""
+    if self.request.retries == 0:
+        raise TransientError("the payment provider timed out")
+    redis_client().incr(probe_key("charges", order_id))
+    return uuid.uuid4().hex
+
+
+def record_cleanup(task: Any, label: str, seconds: float) -> None:
+    """Soft time limit hook of :func:`overrun`: record that it ran."""
+    redis_client().set(probe_key("cleanup", label), task.request.id)
+
+
+@app.task(soft_time_limit=1, time_limit=4, on_soft_time_limit=record_cleanup)
+def overrun(label: str, seconds: float) -> None:
+    """Run past the soft time limit (1 s) for ``seconds``."""
+    redis_client().incr(probe_key("runs", label))
+    time.sleep(seconds)
+
+
+@app.task
+def fails_until_fixed(label: str) -> str:
+    """Fail permanently until a test marks ``label`` fixed (then a replay succeeds)."""
+    client = redis_client()
+    if not client.exists(probe_key("fixed", label)):
+        raise PermanentError(f"{label}: not fixed yet")
+    client.incr(probe_key("runs", label))
+    return label
+
+
+@app.task(soft_time_limit=1, time_limit=3)
+def ignores_soft_limit(label: str, seconds: float) -> None:
+    """Swallow the soft time limit and keep going, until the hard limit (3 s) kills it."""
+    redis_client().incr(probe_key("runs", label))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.1)
+        except SoftTimeLimitExceeded:
+            redis_client().set(probe_key("soft-limit-ignored", label), 1)
+
+
+@app.task
+def quick(label: str) -> str:
+    """Record that it ran."""
+    redis_client().incr(probe_key("runs", label))
+    return label
