@@ -34,6 +34,19 @@ def key(*parts: str) -> str:
     return ":".join((PACKAGE, *parts))
 
 
+def wait_if_owner(name: str, token: str | None) -> float | None:
+    """Seconds until ``name`` expires if it holds ``token``, else None.
+
+    A task finding its *own* task id on a lock or claim is a redelivery whose
+    earlier run died or was cancelled (a lost worker, a soft shutdown) without
+    releasing it: waiting the key out is safe, and sure to end.
+    """
+    client = redis_client()
+    if token is None or client.get(name) != token:
+        return None
+    return max(0, int(client.pttl(name))) / 1000 + 0.5
+
+
 def release_if_owner(name: str, token: str) -> bool:
     """Delete ``name`` if it still holds ``token``; whether it did."""
     return bool(redis_client().eval(_RELEASE_IF_OWNER, 1, name, token))

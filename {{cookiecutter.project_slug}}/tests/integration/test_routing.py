@@ -11,6 +11,7 @@ from celery import Task
 from support.recording import Recorder, WorkerFactory
 
 from {{ cookiecutter.package_name }} import app, priority, routing
+from {{ cookiecutter.package_name }}.ops.queues import queue_depths
 from {{ cookiecutter.package_name }}.tasks import critical, default
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -23,14 +24,6 @@ def example_call(queue: str) -> tuple[Task[Any, Any], tuple[Any, ...]]:
     if queue == routing.CRITICAL_QUEUE:
         return critical.capture_payment, ("order-1", 1250)
     return app.tasks[f"{PACKAGE}.tasks.{queue}.process_job"], ("job-1", {"to": "a@example.com"})
-
-
-def queue_depth(queue: str) -> int:
-    with app.connection_for_write() as connection:
-        # kombu's stubs type the channel as StdChannel, which lacks queue_declare.
-        channel: Any = connection.default_channel
-        _, messages, _ = channel.queue_declare(queue, passive=True)
-        return int(messages)
 
 
 @pytest.mark.parametrize("queue", routing.QUEUE_NAMES)
@@ -61,7 +54,7 @@ def test_a_critical_worker_does_not_take_other_queues(
 
     assert run.queue == routing.CRITICAL_QUEUE
     assert len(recorder.runs) == 1
-    assert queue_depth(other_queue) == 1
+    assert queue_depths(app)[other_queue] == 1
 
 
 def test_a_high_priority_task_overtakes_a_backlog(

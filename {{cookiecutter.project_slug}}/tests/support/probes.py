@@ -8,6 +8,7 @@ Redis under ``<package>:probe:...``, where the tests read it.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from typing import Any
@@ -111,3 +112,40 @@ def quick(label: str) -> str:
     """Record that it ran."""
     redis_client().incr(probe_key("runs", label))
     return label
+
+
+@app.task(bind=True)
+def whoami(self: Any, label: str) -> str:
+    """Record which worker ran it."""
+    hostname: str = self.request.hostname
+    redis_client().set(probe_key("ran-on", label), hostname)
+    return hostname
+
+
+@app.task(bind=True)
+@idempotent("probe-effect:{label}")
+def slow_effect(self: Any, label: str, seconds: float) -> int:
+    """Announce the run (pool process id, attempt), take ``seconds``, then have its effect once."""
+    client = redis_client()
+    started = json.dumps({"pid": os.getpid(), "attempt": self.request.retries})
+    client.rpush(probe_key("started", label), started)
+    time.sleep(seconds)
+    return int(client.incr(probe_key("effects", label)))
+
+
+_leaked: list[bytearray] = []
+
+
+@app.task
+def leak(label: str, megabytes: int) -> int:
+    """Keep ``megabytes`` of memory in this pool process, as a leaking task would."""
+    _leaked.append(bytearray(b"x" * (megabytes << 20)))  # written, so resident
+    redis_client().rpush(probe_key("pids", label), os.getpid())
+    return os.getpid()
+
+
+@app.task
+def record_pid(label: str) -> int:
+    """Record which pool process ran it."""
+    redis_client().rpush(probe_key("pids", label), os.getpid())
+    return os.getpid()

@@ -18,8 +18,10 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import psutil
+from celery import Celery
 
 from {{ cookiecutter.package_name }} import app
 
@@ -39,6 +41,7 @@ class WorkerProcess:
         concurrency: int = 1,
         environment: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
+        control_app: Celery[Any] = app,
     ) -> None:
         self.nodename = f"{name}-{uuid.uuid4().hex[:6]}@tests"
         self.queues = list(queues)
@@ -49,6 +52,8 @@ class WorkerProcess:
             **(environment or {}),
         }
         self.extra_args = list(extra_args)
+        #: The app that pings it: one for the worker's broker.
+        self.control_app = control_app
         self.log_path = log_dir / f"{self.nodename.split('@')[0]}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -91,8 +96,8 @@ class WorkerProcess:
 
     def answers_ping(self, timeout: float = 0.5) -> bool:
         """Whether the worker answers ``celery inspect ping`` (its liveness check)."""
-        replies = app.control.ping(destination=[self.nodename], timeout=timeout) or []
-        return any(self.nodename in reply for reply in replies)
+        replies = self.control_app.control.ping(destination=[self.nodename], timeout=timeout)
+        return any(self.nodename in reply for reply in replies or [])
 
     @property
     def pid(self) -> int:

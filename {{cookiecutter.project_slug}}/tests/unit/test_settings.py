@@ -133,7 +133,7 @@ def test_visibility_timeout_is_derived_above_limit_and_longest_retry_delay(
 ) -> None:
     settings = load_settings()
 
-    assert settings.visibility_timeout == 300 + 600 + VISIBILITY_MARGIN_SECONDS
+    assert settings.visibility_timeout == 300 + 30 + 600 + VISIBILITY_MARGIN_SECONDS
 
 
 def test_visibility_timeout_below_limit_and_retry_delay_is_refused(
@@ -141,5 +141,5 @@ def test_visibility_timeout_below_limit_and_retry_delay_is_refused(
 ) -> None:
     environment.setenv("BROKER_VISIBILITY_TIMEOUT", "600")
 
-    with pytest.raises(ConfigurationError, match="BROKER_VISIBILITY_TIMEOUT must be at least 900"):
+    with pytest.raises(ConfigurationError, match="BROKER_VISIBILITY_TIMEOUT must be at least 930"):
         load_settings()

@@ -44,6 +44,15 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def outlasting(time_limit: float) -> int:
+    """Seconds a lock or claim lives to outlast a run limited to ``time_limit``.
+
+    The hard time limit ends the run, so the key never expires under a live run;
+    the margin covers the moments between taking the key and the limit's start.
+    """
+    return int(time_limit + max(5.0, time_limit / 10))
+
+
 def url_scheme(url: str) -> str:
     """The scheme of a broker or Redis URL, e.g. ``redis`` or ``amqp``."""
     return urlsplit(url).scheme.lower()
@@ -142,8 +151,9 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 f"BROKER_VISIBILITY_TIMEOUT must be at least {self.minimum_visibility_timeout} s "
-                "(CELERY_TASK_TIME_LIMIT + RETRY_BACKOFF_MAX): Redis redelivers a task still "
-                "running or waiting for its countdown after this many seconds"
+                "(CELERY_TASK_TIME_LIMIT with the margin of locks and claims, plus "
+                "RETRY_BACKOFF_MAX): Redis redelivers a task still running or waiting for its "
+                "countdown after this many seconds"
             )
         return self
 
@@ -154,8 +164,13 @@ class Settings(BaseSettings):
 
     @property
     def minimum_visibility_timeout(self) -> int:
-        """The longest a message may stay reserved: a full run after the longest retry delay."""
-        return self.celery_task_time_limit + math.ceil(self.retry_backoff_max)
+        """The longest a message may stay reserved: a full run after the longest retry delay.
+
+        A run's locks and claims live a margin beyond the hard time limit
+        (:func:`outlasting`): counting it too means a message redelivered after its
+        worker died finds what that worker held already expired.
+        """
+        return outlasting(self.celery_task_time_limit) + math.ceil(self.retry_backoff_max)
 
     @property
     def visibility_timeout(self) -> int:

@@ -153,6 +153,12 @@ def broker_specific_settings(settings: Settings) -> dict[str, Any]:
                 # limit plus the longest retry delay (see Settings.visibility_timeout).
                 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
                 "visibility_timeout": settings.visibility_timeout,
+                # Workers look for such messages every unacked_restore_interval seconds
+                # (one indexed Redis query); a hundredth of the timeout keeps the extra
+                # delay in proportion, where kombu's default (10 s x a throttle of 10)
+                # adds up to ~100 s whatever the timeout.
+                "unacked_restore_interval": max(1, settings.visibility_timeout // 100),
+                "unacked_restore_throttle": 1,
                 # One list per priority level, see routing.py.
                 # https://docs.celeryq.dev/en/stable/userguide/routing.html#redis-message-priorities
                 "priority_steps": routing.REDIS_PRIORITY_STEPS,

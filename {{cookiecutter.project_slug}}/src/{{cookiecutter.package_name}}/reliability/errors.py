@@ -14,7 +14,15 @@ import redis.exceptions
 
 
 class TransientError(Exception):
-    """A failure worth retrying later (raise it, or a subclass, from task code)."""
+    """A failure worth retrying later (raise it, or a subclass, from task code).
+
+    ``retry_after`` (seconds) asks for at least that long a wait, like HTTP's
+    ``Retry-After``: ``raise TransientError("rate limited", retry_after=30)``.
+    """
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class PermanentError(Exception):

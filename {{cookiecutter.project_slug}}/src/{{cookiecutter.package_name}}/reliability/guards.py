@@ -16,6 +16,9 @@ from typing import Any, Protocol
 from celery import current_task
 
 from ..config import get_settings
+from ..config.base import outlasting
+
+__all__ = ["Guard", "add_guard", "guards_of", "hard_time_limit", "outlasting", "run_token"]
 
 #: Attribute of a decorated function listing its guards, innermost first.
 GUARDS_ATTRIBUTE = "__task_guards__"
@@ -54,12 +57,3 @@ def hard_time_limit() -> float:
     if task is None or task.time_limit is None:
         return float(get_settings().celery_task_time_limit)
     return float(task.time_limit)
-
-
-def outlasting(time_limit: float) -> int:
-    """Seconds a key must live to outlast a run limited to ``time_limit``: the limit plus a margin.
-
-    The hard time limit kills the run, so the key can never expire under a live
-    run; the margin covers the time between taking the key and the limit's start.
-    """
-    return int(time_limit + max(5.0, time_limit / 10))

@@ -29,7 +29,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from celery.utils.log import get_task_logger
 
 from ..config import get_settings
-from ..store import key, redis_client, release_if_owner
+from ..store import key, redis_client, release_if_owner, wait_if_owner
 from .errors import AlreadyRunningError
 from .guards import add_guard, hard_time_limit, outlasting, run_token
 from .keys import ArgumentKey, KeySpec
@@ -99,14 +99,17 @@ def idempotent(
         def run_once(*args: P.args, **kwargs: P.kwargs) -> R:
             claim_name = key_of.render_call(args, kwargs)
             claim = claim_key(claim_name)
-            running = RUNNING + (run_token() or uuid.uuid4().hex)
+            running = RUNNING + (run_token() or uuid.uuid4().hex)  # the task id, in a worker
             client = redis_client()
             if not client.set(claim, running, nx=True, ex=outlasting(hard_time_limit())):
                 done, result = _recorded(client.get(claim))
                 if done:
                     logger.info("duplicate of %r: returning the recorded result", claim_name)
                     return cast(R, result)
-                raise AlreadyRunningError(f"{claim_name!r} is being processed by another run")
+                raise AlreadyRunningError(
+                    f"{claim_name!r} is being processed by another run",
+                    retry_after=wait_if_owner(claim, running),
+                )
             try:
                 result = func(*args, **kwargs)
             except BaseException:

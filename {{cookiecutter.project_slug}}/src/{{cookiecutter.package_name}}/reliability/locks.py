@@ -26,7 +26,7 @@ from redis.exceptions import LockError
 from redis.lock import Lock
 
 from ..config import get_settings
-from ..store import key, redis_client, release_if_owner
+from ..store import key, redis_client, release_if_owner, wait_if_owner
 from .errors import LockBusyError
 from .guards import add_guard, hard_time_limit, outlasting, run_token
 from .keys import ArgumentKey, KeySpec
@@ -55,8 +55,12 @@ def hold_lock(name: str, timeout: float | None = None) -> Iterator[Lock]:
     """
     seconds = timeout or outlasting(hard_time_limit())
     lock = redis_client().lock(lock_key(name), timeout=seconds, blocking=False)
-    if not lock.acquire(token=run_token()):  # no token outside a worker: a random one
-        raise LockBusyError(f"lock {name!r} is held by another run")
+    token = run_token()  # the task id; outside a worker, redis-py makes up one
+    if not lock.acquire(token=token):
+        raise LockBusyError(
+            f"lock {name!r} is held by another run",
+            retry_after=wait_if_owner(lock_key(name), token),
+        )
     held = _held.set((*_held.get(), lock))
     try:
         yield lock

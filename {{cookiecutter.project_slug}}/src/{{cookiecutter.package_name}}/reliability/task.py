@@ -39,7 +39,7 @@ from redis.exceptions import LockError
 
 from ..config import get_settings
 from .backoff import retry_countdown
-from .errors import TRANSIENT_ERRORS, PermanentError
+from .errors import TRANSIENT_ERRORS, PermanentError, TransientError
 from .guards import guards_of
 
 logger = get_task_logger(__name__)
@@ -113,6 +113,8 @@ class ServiceTask(Task[Any, Any]):
     def _retry_later(self, error: Exception) -> Retry:
         retries = self.request.retries
         countdown = retry_countdown(retries, self.default_retry_delay, self.retry_backoff_max)
+        if isinstance(error, TransientError) and error.retry_after is not None:
+            countdown = max(countdown, error.retry_after)
         logger.warning(
             "retry %d of %s in %.2f s: %r",
             retries + 1,

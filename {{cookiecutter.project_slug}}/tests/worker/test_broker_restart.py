@@ -1,0 +1,117 @@
+"""A broker restart mid-run: the worker reconnects and every queued task completes.
+
+The broker here is a throwaway Redis with persistence on (appendonly), on a port
+of its own: the one broker a test can stop and start again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from support import probes
+from support.fixtures import eventually
+from support.worker_process import StartWorker
+
+from {{ cookiecutter.package_name }} import PACKAGE
+from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.test import TestSettings
+from {{ cookiecutter.package_name }}.reliability import ServiceTask
+
+TASKS = 40
+
+
+class PersistentRedis:
+    """A redis-server with appendonly persistence, which a test can restart."""
+
+    def __init__(self, directory: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
+                "--save", "",
+            ],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        eventually(self.answers, timeout=10, what="the throwaway Redis to start")
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[PersistentRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("this test starts a redis-server of its own: put redis-server on PATH")
+    server = PersistentRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_worker_reconnects_after_a_broker_restart_and_completes_every_task(
+    start_worker: StartWorker,
+    store: redis.Redis,
+    broker: PersistentRedis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Celery takes CELERY_BROKER_URL over any configured URL: point it at this broker,
+    # for the worker (which inherits it) and for an app publishing with the service's
+    # settings for this broker.
+    monkeypatch.setenv("CELERY_BROKER_URL", broker.url)
+    publisher: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
+    publisher.config_from_object(
+        celery_settings(TestSettings(celery_broker_url=broker.url), PACKAGE)
+    )
+    # Messages the worker had reserved come back after the visibility timeout: keep it
+    # test-sized (the least the limits allow).
+    limits = {
+        "CELERY_TASK_TIME_LIMIT": "4",
+        "CELERY_TASK_SOFT_TIME_LIMIT": "3",
+        "BROKER_VISIBILITY_TIMEOUT": "11",
+    }
+    start_worker("reconnecting", control_app=publisher, environment=limits)
+    labels = [f"job-{n}" for n in range(TASKS)]
+    for label in labels:
+        publisher.send_task(probes.slow_effect.name, args=(label, 0.1))
+    eventually(
+        lambda: store.get(probes.probe_key("effects", labels[2])),
+        timeout=30,
+        what="the worker to be working",
+    )
+
+    broker.stop()
+    time.sleep(2)  # down long enough for the worker to notice
+    broker.start()
+    eventually(
+        lambda: all(store.get(probes.probe_key("effects", label)) for label in labels),
+        timeout=90,
+        what="every task to complete after the restart",
+    )
+
+    assert [int(store.get(probes.probe_key("effects", label)) or 0) for label in labels] == [
+        1
+    ] * TASKS

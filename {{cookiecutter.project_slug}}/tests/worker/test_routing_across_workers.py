@@ -1,0 +1,33 @@
+"""A worker per queue group: each task runs only on a worker of its queue."""
+
+from __future__ import annotations
+
+import redis
+from support import probes
+from support.fixtures import eventually
+from support.worker_process import StartWorker
+
+from {{ cookiecutter.package_name }} import routing
+
+
+def test_each_queue_is_served_by_the_workers_of_its_group(
+    start_worker: StartWorker, store: redis.Redis
+) -> None:
+    general_queues = [q for q in routing.QUEUE_NAMES if q != routing.CRITICAL_QUEUE]
+    general = start_worker("general", queues=general_queues, concurrency=2)
+    urgent = start_worker("urgent", queues=[routing.CRITICAL_QUEUE])
+
+    for queue in routing.QUEUE_NAMES:
+        for n in range(3):
+            probes.whoami.apply_async((f"{queue}-{n}",), queue=queue)
+    labels = [f"{queue}-{n}" for queue in routing.QUEUE_NAMES for n in range(3)]
+    eventually(
+        lambda: all(store.get(probes.probe_key("ran-on", label)) for label in labels),
+        timeout=30,
+        what="every task to run",
+    )
+
+    for label in labels:
+        queue = label.rsplit("-", 1)[0]
+        expected = urgent if queue == routing.CRITICAL_QUEUE else general
+        assert store.get(probes.probe_key("ran-on", label)) == expected.nodename, label

@@ -1,0 +1,84 @@
+"""Stopping workers loses nothing: warm shutdown, soft shutdown, a rolling update."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import redis
+from support import probes
+from support.fixtures import eventually
+from support.worker_process import StartWorker
+
+from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }}.ops.queues import queue_depths
+from {{ cookiecutter.package_name }}.reliability import dead_letters
+
+IN_FLIGHT = 200
+
+
+def runs_started(store: redis.Redis, label: str) -> list[dict[str, int]]:
+    return [json.loads(item) for item in store.lrange(probes.probe_key("started", label), 0, -1)]
+
+
+def effects(store: redis.Redis, label: str) -> int:
+    return int(store.get(probes.probe_key("effects", label)) or 0)
+
+
+def test_sigterm_lets_the_running_task_finish(
+    start_worker: StartWorker, store: redis.Redis
+) -> None:
+    worker = start_worker("warm")
+    probes.slow_effect.delay("report-1", 2.0)
+    eventually(lambda: runs_started(store, "report-1"), timeout=20, what="the task to start")
+
+    worker.send_signal(signal.SIGTERM)  # what systemd, Docker and Kubernetes send
+
+    assert worker.wait(timeout=30) == 0
+    assert effects(store, "report-1") == 1
+    assert "Warm shutdown" in worker.log_text()
+
+
+def test_soft_shutdown_requeues_a_long_task_for_another_worker(
+    start_worker: StartWorker, store: redis.Redis
+) -> None:
+    soft = {"REMAP_SIGTERM": "SIGQUIT", "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": "1"}
+    leaving = start_worker("leaving", environment=soft)
+    probes.slow_effect.delay("report-2", 6.0)
+    eventually(lambda: runs_started(store, "report-2"), timeout=20, what="the task to start")
+
+    leaving.send_signal(signal.SIGTERM)  # with REMAP_SIGTERM=SIGQUIT: soft, then cold shutdown
+    leaving.wait(timeout=30)
+    start_worker("taking-over")
+    eventually(lambda: effects(store, "report-2") == 1, timeout=60, what="the requeued task")
+
+    assert len(runs_started(store, "report-2")) == 2
+    assert "Soft Shutdown" in leaving.log_text()
+    assert dead_letters.count() == 0
+
+
+def test_rolling_update_under_load_completes_every_task_once(
+    start_worker: StartWorker, store: redis.Redis
+) -> None:
+    labels = [f"order-{n}" for n in range(IN_FLIGHT)]
+    old = start_worker("old", concurrency=2)
+    for label in labels:
+        probes.slow_effect.delay(label, 0.02)
+    eventually(
+        lambda: effects(store, labels[20]) == 1, timeout=30, what="the old worker to be busy"
+    )
+
+    # The guide's procedure, without its broadcast `celery control shutdown` (which would
+    # stop *every* worker): start the new worker, then SIGTERM the old one.
+    start_worker("new", concurrency=2)
+    old.send_signal(signal.SIGTERM)
+    assert old.wait(timeout=60) == 0
+    eventually(
+        lambda: all(effects(store, label) for label in labels),
+        timeout=120,
+        what="every task to complete",
+    )
+
+    assert [effects(store, label) for label in labels] == [1] * IN_FLIGHT
+    assert queue_depths(app)[routing.DEFAULT_QUEUE] == 0
+    assert dead_letters.count() == 0
