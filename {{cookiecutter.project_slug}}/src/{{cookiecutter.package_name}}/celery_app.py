@@ -14,6 +14,7 @@ from celery import Celery
 from . import PACKAGE
 from .config import get_settings
 from .config.celery_settings import celery_settings
+from .observability import configure_logging
 from .reliability import ServiceTask
 from .routing import priority_levels
 
@@ -24,6 +25,7 @@ settings = get_settings()
 # handlers that record dead letters and free what a dead process held.
 app: Celery[Any] = Celery(PACKAGE, task_cls=ServiceTask)
 app.config_from_object(celery_settings(settings, PACKAGE))
+configure_logging(settings.log_format)
 
 #: ``high``/``normal``/``low`` on the broker's priority scale, for ``apply_async(priority=...)``.
 priority = priority_levels(settings.broker_is_redis)

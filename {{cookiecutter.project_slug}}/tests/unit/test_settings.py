@@ -105,7 +105,7 @@ def test_an_empty_result_backend_means_no_results(environment: pytest.MonkeyPatc
         ("CELERY_BROKER_URL", "http://localhost:6379/0"),
         ("CELERY_RESULT_BACKEND", "db+postgresql://localhost/results"),
         ("REDIS_URL", "localhost:6379"),
-        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
         ("APP_ENV", "staging"),
     ],
 )

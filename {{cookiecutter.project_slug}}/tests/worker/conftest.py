@@ -1,33 +1,62 @@
-"""Worker tests: real ``celery worker`` processes with the production pool (prefork).
+"""Worker tests: real ``celery`` processes with the production pool (prefork).
 
 What an in-process worker cannot show lives here: time limits (enforced in pool
-processes), killed processes, shutdown and recycling.
+processes), killed processes, shutdown, recycling, and Flower and beat processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.worker_process import StartWorker, WorkerProcess, worker_processes
+from support.processes import (
+    CeleryProcess,
+    FlowerProcess,
+    StartWorker,
+    WorkerProcess,
+    processes_of_a_test,
+)
 
 from {{ cookiecutter.package_name }} import routing
 
 
 @pytest.fixture
-def start_worker(empty_queues: None, tmp_path: Path) -> Iterator[StartWorker]:
+def started(tmp_path: Path) -> Iterator[list[CeleryProcess]]:
+    """The processes of this test, killed when it ends."""
+    with processes_of_a_test() as processes:
+        yield processes
+
+
+@pytest.fixture
+def start_worker(empty_queues: None, started: list[CeleryProcess], tmp_path: Path) -> StartWorker:
     """Start real workers: ``start_worker("name", queues=..., concurrency=..., environment=...)``.
 
-    They start on empty queues; every worker is killed when the test ends.
+    They start on empty queues (all of the service's, unless ``queues`` says otherwise).
     """
-    with worker_processes(tmp_path) as started:
 
-        def start(name: str = "worker", **options: Any) -> WorkerProcess:
-            options.setdefault("queues", routing.QUEUE_NAMES)
-            worker = WorkerProcess(name, log_dir=tmp_path, **options)
-            started.append(worker)
-            return worker.start()
+    def start(name: str = "worker", **options: Any) -> WorkerProcess:
+        options.setdefault("queues", routing.QUEUE_NAMES)
+        worker = WorkerProcess(name, log_dir=tmp_path, **options)
+        started.append(worker)
+        worker.start()
+        return worker
 
-        yield start
+    return start
+
+
+@pytest.fixture
+def start_flower(
+    services: object, started: list[CeleryProcess], tmp_path: Path
+) -> Callable[..., FlowerProcess]:
+    """Start Flower with extra environment variables: ``start_flower(environment={...})``."""
+
+    def start(environment: dict[str, str] | None = None, wait: bool = True) -> FlowerProcess:
+        flower = FlowerProcess("flower", log_dir=tmp_path, environment=environment)
+        started.append(flower)
+        if wait:
+            flower.start()
+        return flower
+
+    return start

@@ -18,7 +18,7 @@ import redis
 from celery import Celery
 from support import probes
 from support.fixtures import eventually
-from support.worker_process import StartWorker
+from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import PACKAGE
 from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings

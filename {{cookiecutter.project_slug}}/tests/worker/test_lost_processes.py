@@ -9,7 +9,7 @@ import signal
 import redis
 from support import probes
 from support.fixtures import eventually
-from support.worker_process import StartWorker
+from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing
 from {{ cookiecutter.package_name }}.reliability import dead_letters

@@ -6,7 +6,7 @@ import psutil
 import redis
 from support import probes
 from support.fixtures import eventually
-from support.worker_process import StartWorker
+from support.processes import StartWorker
 
 
 def pids(store: redis.Redis, label: str) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from support import probes
 from support.fixtures import eventually
-from support.worker_process import StartWorker
+from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }}.reliability import dead_letters
 

@@ -109,8 +109,11 @@ class Settings(BaseSettings):
     # Dead letters kept in the stream; older ones are dropped.
     dead_letter_maxlen: PositiveInt = 10_000
 
+    # --- Flower ------------------------------------------------------------
+    # Serve Flower's /metrics without authentication (a deliberate choice).
+    metrics_without_auth: bool = False
+
     # --- Logging -----------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = "json"
 
     @field_validator("celery_broker_url")
