@@ -22,7 +22,7 @@ QUEUE_PLACEHOLDER = "__queue__"
 
 BEAT_FILES = (
     PACKAGE_DIR / "schedule.py",
-    Path("tests") / "integration" / "test_beat.py",
+    Path("tests") / "worker" / "test_beat.py",
     Path("deploy") / "systemd" / "{{ cookiecutter.project_slug }}-beat.service",
 )
 CI_FILES = {

@@ -23,6 +23,8 @@ app.conf.update(
     beat_scheduler="redbeat.RedBeatScheduler",
     redbeat_redis_url=settings.redis_url,
     redbeat_key_prefix=f"{PACKAGE}:redbeat",
+    # The service's Redis, not the broker: none of the broker's transport options.
+    redbeat_redis_options={},
     # Wake at least every 5 s; RedBeat's lock then lapses 25 s after a beat dies.
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-beat_max_loop_interval
     beat_max_loop_interval=5,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Literal, Self
+from typing import Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -116,6 +117,15 @@ class Settings(BaseSettings):
     # --- Logging -----------------------------------------------------------
     log_format: LogFormat = "json"
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any, info: ValidationInfo) -> Any:
+        # CELERY_WORKER_MAX_TASKS_PER_CHILD= (empty) turns an optional setting off.
+        annotation = cls.model_fields[info.field_name or ""].annotation
+        if value == "" and type(None) in get_args(annotation):
+            return None
+        return value
+
     @field_validator("celery_broker_url")
     @classmethod
     def _known_broker(cls, url: str) -> str:
@@ -123,12 +133,10 @@ class Settings(BaseSettings):
             raise ValueError("use a redis://, rediss://, amqp:// or amqps:// URL")
         return url
 
-    @field_validator("celery_result_backend", mode="before")
+    @field_validator("celery_result_backend")
     @classmethod
     def _redis_results(cls, url: str | None) -> str | None:
-        if not url:
-            return None
-        if url_scheme(url) not in REDIS_SCHEMES:
+        if url is not None and url_scheme(url) not in REDIS_SCHEMES:
             raise ValueError("use a redis:// or rediss:// URL, or leave it empty for no results")
         return url
 

@@ -1,0 +1,541 @@
+"""``celery -A <package> preflight``: check the effective configuration before it runs.
+
+Each rule encodes a rule of the production guide, a correction of it, or one of
+its "common mistakes". A finding says what is wrong, why it matters and how to
+fix it. Errors make the command exit 1 (run it in CI and before a deploy, with
+the environment of the process it checks); warnings are printed but do not fail.
+``--json`` prints the findings for machines.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import resource
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import click
+from celery import Celery, Task
+
+from ..config import Settings, get_settings
+from ..config.base import available_cpus, outlasting
+from ..reliability.guards import guards_of
+from .flower import flower_problems
+
+Severity = Literal["error", "warning"]
+
+# RabbitMQ closes a channel whose unacknowledged message is older than this (its
+# default consumer_timeout, 30 minutes); the message is then delivered again.
+RABBITMQ_CONSUMER_TIMEOUT = 1800
+# Not Celery settings, however often they are written as if they were.
+NOT_CELERY_SETTINGS = {
+    "CELERY_TASK_MAX_RETRIES": "RETRY_MAX_RETRIES",
+    "CELERY_TASK_DEFAULT_RETRY_DELAY": "RETRY_BACKOFF_BASE",
+}
+# Variables Celery itself reads or sets (for its own child processes), besides its
+# command-line options.
+CELERY_INTERNAL_VARIABLES = frozenset(
+    {
+        "CELERY_BROKER_URL",
+        "CELERY_BROKER_READ_URL",
+        "CELERY_BROKER_WRITE_URL",
+        "CELERY_RESULT_BACKEND",
+        "CELERY_CONFIG_MODULE",
+        "CELERY_LOADER",
+        "CELERY_SKIP_CHECKS",
+        "CELERY_TRACE_APP",
+        "CELERY_CUSTOM_WORKER_POOL",
+        "CELERY_LOG_LEVEL",
+        "CELERY_LOG_FILE",
+        "CELERY_LOG_REDIRECT",
+        "CELERY_LOG_REDIRECT_LEVEL",
+        "CELERY_WORKER_REVOKES_MAX",
+        "CELERY_WORKER_REVOKE_EXPIRES",
+        "CELERY_WORKER_SUCCESSFUL_MAX",
+        "CELERY_WORKER_SUCCESSFUL_EXPIRES",
+        "CELERY_BENCH",
+        "CELERY_RDBSIG",
+        "CELERY_RDB_HOST",
+        "CELERY_RDB_PORT",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found: what, why, and how to fix it."""
+
+    rule: str
+    severity: Severity
+    problem: str
+    why: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the rules look at: the effective configuration and its surroundings."""
+
+    conf: Mapping[str, Any]
+    settings: Settings
+    environ: Mapping[str, str]
+    tasks: Sequence[Task[Any, Any]]
+    known_variables: frozenset[str]
+    cpus: int
+    baseline_kib: int
+    #: Whether the environment is Flower's (its rules apply there only).
+    for_flower: bool = False
+
+    def time_limit(self, task: Task[Any, Any]) -> float | None:
+        """The hard time limit a task runs with."""
+        limit = task.time_limit or self.conf.get("task_time_limit")
+        return float(limit) if limit else None
+
+    def soft_time_limit(self, task: Task[Any, Any]) -> float | None:
+        """The soft time limit a task runs with."""
+        limit = task.soft_time_limit or self.conf.get("task_soft_time_limit")
+        return float(limit) if limit else None
+
+    def longest_time_limit(self) -> float:
+        """The longest hard time limit of any task (or the app's)."""
+        limits = [self.time_limit(task) or 0.0 for task in self.tasks]
+        return max([float(self.conf.get("task_time_limit") or 0), *limits])
+
+    @property
+    def broker_is_redis(self) -> bool:
+        """Whether the broker is Redis."""
+        return self.settings.broker_is_redis
+
+
+Rule = Callable[[Subject], Iterable[Finding]]
+RULES: list[Rule] = []
+
+
+def rule(check: Rule) -> Rule:
+    """Register a rule (rules run in the order they are defined)."""
+    RULES.append(check)
+    return check
+
+
+@rule
+def pickle_accepted(subject: Subject) -> Iterable[Finding]:
+    """Pickle anywhere in the serialization settings."""
+    conf = subject.conf
+    names = ("accept_content", "result_accept_content")
+    accepted = [name for name in names if "pickle" in (conf.get(name) or ())]
+    used = [
+        name
+        for name in ("task_serializer", "result_serializer", "event_serializer")
+        if conf.get(name) == "pickle"
+    ]
+    if accepted or used:
+        yield Finding(
+            "pickle-accepted",
+            "error",
+            f"pickle is accepted or used ({', '.join(accepted + used)})",
+            "unpickling runs code: anyone who can publish to the broker can run code on workers",
+            'use JSON only: accept_content = result_accept_content = ["json"]',
+        )
+
+
+@rule
+def prefetch_with_long_tasks(subject: Subject) -> Iterable[Finding]:
+    """Prefetching several messages per process when tasks may run long."""
+    multiplier = subject.conf.get("worker_prefetch_multiplier") or 0
+    limit = subject.longest_time_limit()
+    if multiplier != 1 and (limit == 0 or limit > 60):
+        yield Finding(
+            "prefetch-with-long-tasks",
+            "warning",
+            f"worker_prefetch_multiplier is {multiplier}; tasks may run {limit or 'forever'} s",
+            "each process reserves that many messages; behind a long task they wait while "
+            "other workers stand idle (the guide's first common mistake)",
+            "set CELERY_WORKER_PREFETCH_MULTIPLIER=1 (with acks_late)",
+        )
+
+
+@rule
+def prefetch_without_acks_late(subject: Subject) -> Iterable[Finding]:
+    """Prefetching without late acknowledgement."""
+    multiplier = subject.conf.get("worker_prefetch_multiplier") or 0
+    if multiplier != 1 and not subject.conf.get("task_acks_late"):
+        yield Finding(
+            "prefetch-without-acks-late",
+            "warning",
+            f"worker_prefetch_multiplier is {multiplier} without task_acks_late",
+            "with early acknowledgement a multiplier of 1 still reserves an extra message per "
+            "process; only acks_late with 1 reserves exactly `concurrency` messages",
+            "set CELERY_TASK_ACKS_LATE=true and CELERY_WORKER_PREFETCH_MULTIPLIER=1",
+        )
+
+
+@rule
+def acks_early(subject: Subject) -> Iterable[Finding]:
+    """Acknowledging messages before the task ran."""
+    if not subject.conf.get("task_acks_late"):
+        yield Finding(
+            "acks-early",
+            "warning",
+            "task_acks_late is off",
+            "the message is acknowledged when the task starts: a worker that dies mid-task "
+            "loses the task",
+            "set CELERY_TASK_ACKS_LATE=true and make tasks idempotent (see reliability)",
+        )
+
+
+@rule
+def acks_late_without_worker_lost(subject: Subject) -> Iterable[Finding]:
+    """Late acknowledgement that still acknowledges a task whose process was killed."""
+    conf = subject.conf
+    lost_handled = conf.get("task_reject_on_worker_lost") or conf.get("task_retry_on_worker_lost")
+    if conf.get("task_acks_late") and not lost_handled:
+        yield Finding(
+            "acks-late-without-worker-lost",
+            "error",
+            "task_acks_late without task_retry_on_worker_lost or task_reject_on_worker_lost",
+            "a pool process killed mid-task (out of memory, SIGKILL) gets its task acknowledged "
+            "as failed: it never runs again",
+            "set CELERY_TASK_RETRY_ON_WORKER_LOST=true (and _REJECT_ON_WORKER_LOST=true)",
+        )
+
+
+@rule
+def reject_without_retry(subject: Subject) -> Iterable[Finding]:
+    """Requeueing a killed task with no bound on how often."""
+    conf = subject.conf
+    if conf.get("task_reject_on_worker_lost") and not conf.get("task_retry_on_worker_lost"):
+        yield Finding(
+            "worker-lost-requeue-loop",
+            "warning",
+            "task_reject_on_worker_lost without task_retry_on_worker_lost",
+            "a message that kills its process is requeued at once, forever: a poison message "
+            "loops through every worker",
+            "set CELERY_TASK_RETRY_ON_WORKER_LOST=true: the re-send counts as a retry",
+        )
+
+
+@rule
+def missing_time_limit(subject: Subject) -> Iterable[Finding]:
+    """Tasks without a hard time limit."""
+    unlimited = [task.name for task in subject.tasks if subject.time_limit(task) is None]
+    if not subject.conf.get("task_time_limit") or unlimited:
+        yield Finding(
+            "no-time-limit",
+            "error",
+            "no hard time limit" + (f" for {', '.join(unlimited)}" if unlimited else ""),
+            "a stuck task holds its process, its message and its locks forever",
+            "set CELERY_TASK_TIME_LIMIT (and a lower CELERY_TASK_SOFT_TIME_LIMIT)",
+        )
+
+
+@rule
+def soft_not_below_hard(subject: Subject) -> Iterable[Finding]:
+    """A soft time limit that cannot fire before the hard one."""
+    conf = subject.conf
+    limits = [("the app", conf.get("task_soft_time_limit"), conf.get("task_time_limit"))]
+    limits += [
+        (task.name, subject.soft_time_limit(task), subject.time_limit(task))
+        for task in subject.tasks
+    ]
+    for owner, soft, hard in limits:
+        if soft is not None and hard is not None and soft >= hard:
+            yield Finding(
+                "soft-limit-not-below-hard",
+                "error",
+                f"{owner}: soft time limit {soft} s is not below the hard limit {hard} s",
+                "the process is killed before SoftTimeLimitExceeded can let the task clean up",
+                "make the soft limit lower, e.g. 90% of the hard limit",
+            )
+
+
+@rule
+def visibility_timeout_too_short(subject: Subject) -> Iterable[Finding]:
+    """Redis: a visibility timeout that redelivers tasks still running or waiting."""
+    if not subject.broker_is_redis:
+        return
+    options = subject.conf.get("broker_transport_options") or {}
+    visibility = float(options.get("visibility_timeout", 3600))
+    needed = outlasting(subject.longest_time_limit()) + subject.settings.retry_backoff_max
+    if visibility < needed:
+        yield Finding(
+            "visibility-timeout-too-short",
+            "error",
+            f"Redis visibility_timeout is {visibility:.0f} s; tasks need {needed:.0f} s "
+            "(longest hard time limit with the lock margin, plus the longest retry delay)",
+            "Redis delivers a reserved message again after this long, even while it runs or "
+            "waits for its countdown: the task runs twice, at the same time",
+            f"unset BROKER_VISIBILITY_TIMEOUT (derived) or set it above {needed:.0f}",
+        )
+
+
+@rule
+def rabbitmq_consumer_timeout(subject: Subject) -> Iterable[Finding]:
+    """RabbitMQ: messages held longer than its consumer_timeout."""
+    if subject.broker_is_redis:
+        return
+    held = subject.longest_time_limit() + subject.settings.retry_backoff_max
+    if held >= RABBITMQ_CONSUMER_TIMEOUT:
+        yield Finding(
+            "rabbitmq-consumer-timeout",
+            "warning",
+            f"a message may stay unacknowledged {held:.0f} s (time limit + retry delay)",
+            "RabbitMQ closes the channel of a message unacknowledged past consumer_timeout "
+            f"(default {RABBITMQ_CONSUMER_TIMEOUT} s) and delivers it again",
+            "shorten the limits, or raise consumer_timeout in rabbitmq.conf above that",
+        )
+
+
+@rule
+def lock_timeout_not_above_limit(subject: Subject) -> Iterable[Finding]:
+    """Locks that could expire while their task still runs."""
+    for task in subject.tasks:
+        limit = subject.time_limit(task)
+        for guard in guards_of(task.run):
+            timeout = getattr(guard, "timeout", None)
+            if timeout is not None and limit is not None and timeout <= limit:
+                yield Finding(
+                    "lock-timeout-not-above-limit",
+                    "error",
+                    f"{task.name}: lock timeout {timeout} s is not above its hard limit {limit} s",
+                    "the lock can expire while the task runs, and a second run takes it",
+                    "leave task_lock's timeout unset (derived) or raise it above the limit",
+                )
+
+
+@rule
+def results_without_expiry(subject: Subject) -> Iterable[Finding]:
+    """Stored results that never expire."""
+    conf = subject.conf
+    if conf.get("result_backend") and not conf.get("result_expires"):
+        yield Finding(
+            "results-without-expiry",
+            "error",
+            "results are stored without result_expires",
+            "Redis keeps every result forever and runs out of memory",
+            "set CELERY_RESULT_EXPIRES (seconds)",
+        )
+
+
+@rule
+def chords_without_expiry(subject: Subject) -> Iterable[Finding]:
+    """Chord state that expires with the results."""
+    conf = subject.conf
+    chord_expires = conf.get("result_chord_expires") or 0
+    if conf.get("result_backend") and chord_expires <= (conf.get("result_expires") or 0):
+        yield Finding(
+            "chords-without-expiry",
+            "warning",
+            "result_chord_expires is not above result_expires",
+            "a chord running longer than result_expires loses its state and never calls back",
+            "set CELERY_RESULT_CHORD_EXPIRES above the longest chord",
+        )
+
+
+@rule
+def results_stored_by_default(subject: Subject) -> Iterable[Finding]:
+    """Storing every result, read or not."""
+    conf = subject.conf
+    if conf.get("result_backend") and not conf.get("task_ignore_result"):
+        yield Finding(
+            "results-stored-by-default",
+            "warning",
+            "every task's result is stored",
+            "results nobody reads cost a Redis write per task and memory until they expire",
+            "keep task_ignore_result on; opt in per task with ignore_result=False",
+        )
+
+
+@rule
+def flower_open_in_production(subject: Subject) -> Iterable[Finding]:
+    """Flower in production without authentication or a cookie secret."""
+    if not subject.for_flower:
+        return
+    environ = subject.environ
+    options = SimpleNamespace(
+        basic_auth=environ.get("FLOWER_BASIC_AUTH"), auth=environ.get("FLOWER_AUTH")
+    )
+    for problem in flower_problems(subject.settings, options, environ):
+        yield Finding(
+            "flower-open-in-production",
+            "error",
+            problem.split(":")[0],
+            problem,
+            "set the FLOWER_* variables in Flower's environment (see .env.example)",
+        )
+
+
+@rule
+def memory_limit_below_baseline(subject: Subject) -> Iterable[Finding]:
+    """A memory bound that an idle pool process already exceeds."""
+    limit = subject.conf.get("worker_max_memory_per_child")
+    if limit and limit < 2 * subject.baseline_kib:
+        yield Finding(
+            "memory-limit-below-baseline",
+            "error" if limit <= subject.baseline_kib else "warning",
+            f"worker_max_memory_per_child is {limit} KiB; a pool process starts at about "
+            f"{subject.baseline_kib} KiB (measured here)",
+            "the bound is peak resident memory including what a process inherits: below "
+            "twice the start it replaces processes after almost every task",
+            f"set CELERY_WORKER_MAX_MEMORY_PER_CHILD well above {subject.baseline_kib} (KiB)",
+        )
+
+
+@rule
+def concurrency_out_of_range(subject: Subject) -> Iterable[Finding]:
+    """Concurrency far from the guide's cores-1 ... cores x 2."""
+    concurrency = subject.conf.get("worker_concurrency") or subject.cpus
+    low, high = max(1, subject.cpus - 1), subject.cpus * 2
+    if not low <= concurrency <= high:
+        yield Finding(
+            "concurrency-out-of-range",
+            "warning",
+            f"worker_concurrency is {concurrency} on {subject.cpus} CPUs (guide: {low}-{high})",
+            "too many processes thrash and run out of memory; too few leave queues growing",
+            "size CELERY_WORKER_CONCURRENCY by measurement (make bench); more only for I/O",
+        )
+
+
+@rule
+def unknown_celery_variables(subject: Subject) -> Iterable[Finding]:
+    """CELERY_* variables that nothing reads (Celery ignores them silently)."""
+    for name in sorted(subject.environ):
+        if not name.startswith("CELERY") or name in subject.known_variables:
+            continue
+        if name in NOT_CELERY_SETTINGS:
+            fix = f"use {NOT_CELERY_SETTINGS[name]} (applied by ServiceTask)"
+        elif close := difflib.get_close_matches(name, subject.known_variables, n=1, cutoff=0.8):
+            fix = f"did you mean {close[0]}?"
+        else:
+            fix = "remove it, or add the setting to config/base.py"
+        yield Finding(
+            "unknown-celery-variable",
+            "error",
+            f"{name} is not a setting of this service or of Celery",
+            "Celery ignores unknown names silently: the value you meant is not in effect",
+            fix,
+        )
+
+
+@rule
+def connection_retry_implicit(subject: Subject) -> Iterable[Finding]:
+    """Connection retry left to Celery's changing defaults."""
+    if subject.conf.get("broker_connection_retry_on_startup") is None:
+        yield Finding(
+            "connection-retry-implicit",
+            "warning",
+            "broker_connection_retry_on_startup is not set",
+            "Celery's default changes between versions (and warns): a worker that starts "
+            "before its broker may exit instead of waiting",
+            "set broker_connection_retry_on_startup=True and broker_connection_max_retries",
+        )
+
+
+@rule
+def events_off(subject: Subject) -> Iterable[Finding]:
+    """Task events that monitoring needs."""
+    conf = subject.conf
+    off = [n for n in ("worker_send_task_events", "task_send_sent_event") if not conf.get(n)]
+    if off:
+        yield Finding(
+            "task-events-off",
+            "warning",
+            f"{', '.join(off)} off",
+            "Flower and its Prometheus metrics see nothing of tasks without events",
+            "set CELERY_WORKER_SEND_TASK_EVENTS=true and CELERY_TASK_SEND_SENT_EVENT=true",
+        )
+
+
+@rule
+def no_recycling(subject: Subject) -> Iterable[Finding]:
+    """Pool processes that live forever."""
+    if not subject.conf.get("worker_max_tasks_per_child"):
+        yield Finding(
+            "no-recycling",
+            "warning",
+            "worker_max_tasks_per_child is not set",
+            "a slow leak in task code grows until the machine swaps",
+            "set CELERY_WORKER_MAX_TASKS_PER_CHILD (500-2000)",
+        )
+
+
+def preflight(subject: Subject) -> list[Finding]:
+    """Run every rule."""
+    return [finding for check in RULES for finding in check(subject)]
+
+
+def known_variables() -> frozenset[str]:
+    """Every CELERY_* variable something reads: the settings, Celery's options, Celery itself.
+
+    Celery's command line reads ``CELERY_<OPTION>`` and ``CELERY_<COMMAND>_<OPTION>``
+    (click's automatic variables), e.g. ``CELERY_WORKER_CONCURRENCY``.
+    """
+    # Imported here: this module is loaded while celery.bin.celery loads its plugins.
+    from celery.bin.celery import celery as celery_command
+
+    names = {name.upper() for name in Settings.model_fields} | CELERY_INTERNAL_VARIABLES
+    stack: list[tuple[str, click.Command]] = [("CELERY", celery_command)]
+    while stack:
+        prefix, command = stack.pop()
+        for param in command.params:
+            if param.name:
+                names.add(f"{prefix}_{param.name.upper()}")
+        if isinstance(command, click.Group):
+            for sub_name, sub in command.commands.items():
+                stack.append((f"{prefix}_{sub_name.upper().replace('-', '_')}", sub))
+    return frozenset(names)
+
+
+def measured_baseline_kib() -> int:
+    """Peak resident memory of this process, with the app, its tasks and the worker loaded."""
+    import celery.concurrency.prefork
+    import celery.worker  # noqa: F401
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak / 1024) if sys.platform == "darwin" else int(peak)  # bytes on macOS
+
+
+def subject_of(app: Celery[Any], package: str, for_flower: bool = False) -> Subject:
+    """Gather what the rules check, from the app as a worker would load it."""
+    app.loader.import_default_modules()
+    tasks = [task for name, task in sorted(app.tasks.items()) if name.startswith(f"{package}.")]
+    return Subject(
+        conf=app.conf,
+        settings=get_settings(),
+        environ=dict(os.environ),
+        tasks=tasks,
+        known_variables=known_variables(),
+        cpus=available_cpus(),
+        baseline_kib=measured_baseline_kib(),
+        for_flower=for_flower,
+    )
+
+
+@click.command(name="preflight")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--flower", "for_flower", is_flag=True, help="Also check Flower's settings.")
+@click.pass_context
+def preflight_command(ctx: click.Context, as_json: bool, for_flower: bool) -> None:
+    """Check the configuration against the production rules; exit 1 on errors.
+
+    Run it with the environment of the process it is about: a worker's, or
+    Flower's with --flower.
+    """
+    app = ctx.obj.app
+    findings = preflight(subject_of(app, app.main, for_flower))
+    if as_json:
+        click.echo(json.dumps([asdict(finding) for finding in findings], indent=2))
+    else:
+        for finding in findings:
+            click.echo(f"{finding.severity.upper()} [{finding.rule}] {finding.problem}")
+            click.echo(f"    why: {finding.why}")
+            click.echo(f"    fix: {finding.fix}")
+        errors = sum(finding.severity == "error" for finding in findings)
+        warnings = len(findings) - errors
+        click.echo(f"{len(RULES)} rules checked: {errors} error(s), {warnings} warning(s)")
+    if any(finding.severity == "error" for finding in findings):
+        ctx.exit(1)
