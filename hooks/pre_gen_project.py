@@ -27,9 +27,10 @@ SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 QUEUE = re.compile(r"[a-z][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# Names appear in import lines and docstrings that must stay within 100 columns.
+# Names appear in import lines and docstrings that must stay within 100 columns, and
+# the slug names the service account of the systemd units (at most 31 characters).
 MAX_PROJECT_NAME_LENGTH = 50
-MAX_IDENTIFIER_LENGTH = 32
+MAX_IDENTIFIER_LENGTH = 31
 
 # Importing the service must not shadow what it runs on.
 DEPENDENCY_MODULES = frozenset(

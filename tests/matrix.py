@@ -21,7 +21,7 @@ class Combination:
         return self.answers.get(option, default)
 
 
-LONGEST_IDENTIFIER = "a" * 32  # the longest slug and package name the hook allows
+LONGEST_IDENTIFIER = "a" * 31  # the longest slug and package name the hook allows
 
 MATRIX = [
     Combination("defaults"),
