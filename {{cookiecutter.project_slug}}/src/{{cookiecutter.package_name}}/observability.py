@@ -5,12 +5,14 @@ formats (``worker_log_format`` and ``worker_task_log_format`` in
 ``config/celery_settings.py``): the process, and on task records the task's
 name and id. ``LOG_FORMAT=json`` (production) switches the same handlers to one
 JSON object per line (python-json-logger), where every record written while a
-task runs also carries the task's name, id, queue and retries, and the
-``ServiceTask`` records their ``duration`` or ``countdown``:
+task runs also carries the task's name, id, queue and retries; Celery's own line
+for a successful task its ``duration``, and ``ServiceTask``'s retries their
+``countdown``:
 
-    {"time": "...", "level": "INFO", "logger": "...", "process": "ForkPoolWorker-1",
-     "message": "succeeded in 0.120 s", "task_name": "...", "task_id": "...",
-     "queue": "email", "retries": 0, "duration": 0.12}
+    {"time": "...", "level": "INFO", "logger": "celery.app.trace",
+     "process": "ForkPoolWorker-1", "message": "Task ... succeeded in 0.12s: ...",
+     "task_name": "...", "task_id": "...", "queue": "email", "retries": 0,
+     "duration": 0.12}
 
 The level is Celery's: ``--loglevel`` (or ``CELERY_WORKER_LOGLEVEL``).
 """
@@ -32,6 +34,10 @@ class TaskContext(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Annotate the record; never drops it."""
+        # Celery's success line passes its figures as `data`; the runtime is the duration.
+        data = getattr(record, "data", None)
+        if isinstance(data, dict) and "runtime" in data:
+            record.duration = data["runtime"]
         task = current_task
         if task and task.request.id is not None:
             request = task.request

@@ -7,8 +7,10 @@ Every ``@app.task`` of the service gets, without writing it each time:
   at most ``RETRY_MAX_RETRIES`` times; then the task fails and becomes a dead letter;
 * no retry, ever, for :class:`PermanentError`, ``SoftTimeLimitExceeded``, or any
   error not named transient (a validation error fails once, not ten times);
-* a log line at start, success (with the duration), retry (with the delay) and
-  failure, each carrying the task's name and id;
+* logs with the task's name and id: the start (DEBUG), each retry with its delay,
+  and the final failure; Celery itself logs each success with its runtime (the
+  ``duration`` field of JSON logs, see ``observability.py``), so the pattern does
+  not write that line twice per task (``make bench`` measured what it costs);
 * a cleanup hook when the soft time limit fires: pass
   ``on_soft_time_limit=cleanup`` to ``@app.task``, where ``cleanup(task, *args,
   **kwargs)`` gets the task's arguments;
@@ -21,7 +23,6 @@ attributes, set from the ``RETRY_*`` settings.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from billiard.einfo import ExceptionInfo
@@ -85,12 +86,10 @@ class ServiceTask(Task[Any, Any]):
                 guard.validate_time_limit(float(time_limit))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the task body with the retry policy and logging (Celery calls this)."""
-        started = time.monotonic()
-        retries = self.request.retries
-        logger.info("started (attempt %d)", retries + 1, extra={"retries": retries})
+        """Run the task body with the retry policy (Celery calls this in the worker)."""
+        logger.debug("started (attempt %d)", self.request.retries + 1)
         try:
-            result = self.run(*args, **kwargs)
+            return self.run(*args, **kwargs)
         except NEVER_RETRIED as error:
             if isinstance(error, SoftTimeLimitExceeded):
                 self._clean_up_after_soft_time_limit(args, kwargs)
@@ -99,9 +98,6 @@ class ServiceTask(Task[Any, Any]):
             if self._out_of_retries(error):
                 raise
             raise self._retry_later(error) from error
-        duration = time.monotonic() - started
-        logger.info("succeeded in %.3f s", duration, extra={"duration": duration})
-        return result
 
     def _out_of_retries(self, error: Exception) -> bool:
         retries = self.request.retries

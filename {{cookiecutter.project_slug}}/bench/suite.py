@@ -1,0 +1,266 @@
+"""The measurements against one broker (``CELERY_BROKER_URL``), as JSON on stdout.
+
+Run by ``python -m bench``, once per broker. Workers are real ``celery worker``
+processes (prefork) with the service's production settings, or with Celery's
+defaults for the settings the service changes; tasks are published before the
+workers consume, and timings come from the tasks' own records in Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from {{ cookiecutter.package_name }} import app
+from {{ cookiecutter.package_name }}.config.base import available_cpus
+from {{ cookiecutter.package_name }}.store import redis_client
+
+from . import tasks
+
+PROJECT = Path(__file__).resolve().parents[1]
+QUEUE = "default"
+IDLE_QUEUE = "critical"  # consumed while waiting, so that a start does not consume early
+
+#: Celery's own defaults for the settings the service's bundle changes.
+CELERY_DEFAULTS = {
+    "CELERY_TASK_ACKS_LATE": "false",
+    "CELERY_WORKER_PREFETCH_MULTIPLIER": "4",
+    "CELERY_TASK_REJECT_ON_WORKER_LOST": "false",
+    "CELERY_TASK_RETRY_ON_WORKER_LOST": "false",
+    "CELERY_WORKER_SEND_TASK_EVENTS": "false",
+    "CELERY_TASK_SEND_SENT_EVENT": "false",
+    "CELERY_WORKER_MAX_TASKS_PER_CHILD": "",
+    "CELERY_WORKER_MAX_MEMORY_PER_CHILD": "",
+}
+VARIANTS: dict[str, Mapping[str, str]] = {"recommended": {}, "celery-defaults": CELERY_DEFAULTS}
+#: The recommended settings without task events (what they cost is monitoring, not safety).
+WITHOUT_EVENTS = {"CELERY_WORKER_SEND_TASK_EVENTS": "false"}
+
+
+@contextmanager
+def workers(count: int, concurrency: int, environment: Mapping[str, str]) -> Iterator[list[str]]:
+    """Start ``count`` workers on the idle queue; yield their node names; stop them."""
+    names = [f"bench{n}-{uuid.uuid4().hex[:6]}@bench" for n in range(count)]
+    processes = []
+    for name in names:
+        command = [
+            sys.executable, "-m", "celery", "-A", app.main, "worker", "--hostname", name,
+            "--queues", IDLE_QUEUE, "--concurrency", str(concurrency), "--pool", "prefork",
+            "--loglevel", "INFO", "--include", "bench.tasks", "--without-gossip",
+            "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        processes.append(
+            subprocess.Popen(
+                command,
+                cwd=PROJECT,
+                env={**os.environ, "PYTHONPATH": str(PROJECT), **environment},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while len(app.control.ping(destination=names, timeout=0.5) or []) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError("benchmark workers did not start")
+        yield names
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def consume(names: list[str]) -> None:
+    """Let the workers take the queue, all at the same moment."""
+    app.control.add_consumer(QUEUE, destination=names, reply=True)
+
+
+def consume_staggered(names: list[str], delay: float) -> None:
+    """Let the first worker take the queue, and the others ``delay`` seconds later."""
+    app.control.add_consumer(QUEUE, destination=names[:1], reply=True)
+    time.sleep(delay)
+    app.control.add_consumer(QUEUE, destination=names[1:], reply=True)
+
+
+def purge() -> None:
+    """Empty the benchmark queue."""
+    with app.connection_for_write() as connection:
+        app.amqp.queues[QUEUE](connection.default_channel).purge()
+
+
+def recorded(run: str, field: str) -> list[float]:
+    """What the tasks of a run recorded."""
+    return [float(value) for value in redis_client().lrange(tasks.bench_key(run, field), 0, -1)]
+
+
+def wait_for(run: str, count: int, timeout: float = 300) -> None:
+    """Wait until ``count`` tasks of the run have ended."""
+    deadline = time.monotonic() + timeout
+    key = tasks.bench_key(run, "ended")
+    while int(redis_client().llen(key)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {redis_client().llen(key)} of {count} tasks ended")
+        time.sleep(0.02)
+
+
+def span(run: str) -> float:
+    """Seconds from the first task's start to the last task's end."""
+    return max(recorded(run, "ended")) - min(recorded(run, "started"))
+
+
+def publish(signatures: list[Any]) -> None:
+    """Send many tasks over one connection."""
+    with app.producer_or_acquire() as producer:
+        for signature in signatures:
+            signature.apply_async(producer=producer)
+
+
+def throughput(task: Any, environment: Mapping[str, str], concurrency: int, count: int) -> float:
+    """Tasks per second through ``concurrency`` processes, from a full queue."""
+    run = uuid.uuid4().hex
+    purge()
+    with workers(1, concurrency, environment) as names:
+        publish([task.s(run, time.time()) for _ in range(count)])
+        consume(names)
+        wait_for(run, count)
+    return count / span(run)
+
+
+def work_throughput(
+    task: Any,
+    seconds: float,
+    concurrency: int,
+    count: int,
+    environment: Mapping[str, str] | None = None,
+) -> float:
+    """Tasks per second of a task doing ``seconds`` of work (the service's settings by default)."""
+    run = uuid.uuid4().hex
+    purge()
+    with workers(1, concurrency, environment or {}) as names:
+        publish([task.s(run, time.time(), seconds) for _ in range(count)])
+        consume(names)
+        wait_for(run, count)
+    return count / span(run)
+
+
+def latency(rate: float, seconds: float) -> dict[str, float]:
+    """Publish-to-start latency at a steady rate below saturation: p50 and p99 in ms."""
+    run = uuid.uuid4().hex
+    purge()
+    count = int(rate * seconds)
+    with workers(1, available_cpus(), {}) as names:
+        consume(names)
+        time.sleep(1)
+        with app.producer_or_acquire() as producer:
+            start = time.monotonic()
+            for n in range(count):
+                time.sleep(max(0.0, start + n / rate - time.monotonic()))
+                tasks.noop.s(run, time.time()).apply_async(producer=producer)
+        wait_for(run, count)
+    delays = sorted(value * 1000 for value in recorded(run, "latency"))
+    return {"p50": percentile(delays, 50), "p99": percentile(delays, 99)}
+
+
+def fairness(environment: Mapping[str, str], long_tasks: int, short_tasks: int, seed: int) -> float:
+    """A burst of a few long tasks among many short ones on two workers: makespan / ideal.
+
+    The second worker starts consuming 0.2 s after the first, as when a worker is
+    added or restarted: with prefetching, the first one has already reserved work
+    that the second could have started.
+    """
+    run = uuid.uuid4().hex
+    concurrency = 2
+    durations = [1.0] * long_tasks + [0.01] * short_tasks
+    random.Random(seed).shuffle(durations)
+    purge()
+    with workers(2, concurrency, environment) as names:
+        publish([tasks.sleep.s(run, time.time(), seconds) for seconds in durations])
+        consume_staggered(names, 0.2)
+        wait_for(run, len(durations))
+    ideal = sum(durations) / (2 * concurrency)
+    return span(run) / ideal
+
+
+def percentile(values: list[float], percent: float) -> float:
+    """The ``percent`` percentile of sorted ``values`` (nearest rank)."""
+    rank = max(0, min(len(values) - 1, round(percent / 100 * len(values)) - 1))
+    return values[rank]
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    """The median of ``runs`` measurements."""
+    return statistics.median(measure() for _ in range(runs))
+
+
+def measure(runs: int, quick: bool) -> dict[str, Any]:
+    """Every measurement against the configured broker."""
+    cpus = available_cpus()
+    count = 300 if quick else 1500
+    results: dict[str, Any] = {"cpus": cpus, "runs": runs, "tasks": count}
+    # Variants alternate within each round, so that drift in the machine hits all.
+    measured = [
+        ("noop/recommended", tasks.noop, {}),
+        ("bare_noop/recommended", tasks.bare_noop, {}),
+        ("noop/recommended-without-events", tasks.noop, WITHOUT_EVENTS),
+        ("noop/celery-defaults", tasks.noop, CELERY_DEFAULTS),
+    ]
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for name, task, environment in measured:
+            samples.setdefault(name, []).append(throughput(task, environment, cpus, count))
+    results["throughput"] = {name: statistics.median(values) for name, values in samples.items()}
+    # The same comparison with 10 ms of (I/O) work per task: closer to a real task.
+    results["throughput_10ms"] = {
+        variant: median_of(
+            runs, partial(work_throughput, tasks.sleep, 0.01, cpus, count // 4, environment)
+        )
+        for variant, environment in VARIANTS.items()
+    }
+    results["latency_ms"] = latency(rate=20 if quick else 50, seconds=3 if quick else 6)
+    long_tasks, short_tasks = (6, 60) if quick else (12, 120)
+    results["fairness"] = {
+        variant: statistics.median(
+            fairness(environment, long_tasks, short_tasks, seed) for seed in range(runs)
+        )
+        for variant, environment in VARIANTS.items()
+    }
+    sweep_runs = 1 if quick else 2
+    results["concurrency"] = {
+        kind: {
+            str(c): median_of(sweep_runs, partial(work_throughput, task, 0.02, c, 25 * c))
+            for c in (1, 2, 4, 8)
+        }
+        for kind, task in (("io", tasks.sleep), ("cpu", tasks.spin))
+    }
+    return results
+
+
+def main() -> None:
+    """Measure against CELERY_BROKER_URL and print the results as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    arguments = parser.parse_args()
+    print(json.dumps(measure(arguments.runs, arguments.quick)))
+
+
+if __name__ == "__main__":
+    main()
