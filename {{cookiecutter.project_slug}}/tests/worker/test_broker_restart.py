@@ -1,7 +1,14 @@
-"""A broker restart mid-run: the worker reconnects and every queued task completes.
+"""A broker restart while a task runs: the worker reconnects and every task runs once.
 
 The broker here is a throwaway Redis with persistence on (appendonly), on a port
 of its own: the one broker a test can stop and start again.
+
+The restart comes while a task is running, when the worker (prefetch 1) holds
+just that message and has no BRPOP in flight. A restart at any instant is not
+lossless with Redis: a message popped in the moment the connection dies never
+reaches kombu's unacked hash and is lost (kombu#305, celery#4354; the README's
+"Broker restarts" has the measured rate). A test that restarted at a random
+instant would fail now and then for that known reason and prove nothing more.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from {{ cookiecutter.package_name }}.config.celery_settings import celery_settin
 from {{ cookiecutter.package_name }}.config.test import TestSettings
 from {{ cookiecutter.package_name }}.reliability import ServiceTask
 
-TASKS = 40
+TASKS = 5
+TASK_SECONDS = 1.5  # long enough to stop the broker in the middle of one
 
 
 class PersistentRedis:
@@ -72,7 +80,7 @@ def broker(tmp_path: Path) -> Iterator[PersistentRedis]:
     server.stop()
 
 
-def test_worker_reconnects_after_a_broker_restart_and_completes_every_task(
+def test_a_broker_restart_mid_task_redelivers_it_and_every_task_runs_once(
     start_worker: StartWorker,
     store: redis.Redis,
     broker: PersistentRedis,
@@ -86,7 +94,7 @@ def test_worker_reconnects_after_a_broker_restart_and_completes_every_task(
     publisher.config_from_object(
         celery_settings(TestSettings(celery_broker_url=broker.url), PACKAGE)
     )
-    # Messages the worker had reserved come back after the visibility timeout: keep it
+    # The interrupted message comes back after the visibility timeout: keep it
     # test-sized (the least the limits allow).
     limits = {
         "CELERY_TASK_TIME_LIMIT": "4",
@@ -96,11 +104,12 @@ def test_worker_reconnects_after_a_broker_restart_and_completes_every_task(
     start_worker("reconnecting", control_app=publisher, environment=limits)
     labels = [f"job-{n}" for n in range(TASKS)]
     for label in labels:
-        publisher.send_task(probes.slow_effect.name, args=(label, 0.1))
+        publisher.send_task(probes.slow_effect.name, args=(label, TASK_SECONDS))
+    interrupted = labels[1]
     eventually(
-        lambda: store.get(probes.probe_key("effects", labels[2])),
+        lambda: store.llen(probes.probe_key("started", interrupted)),
         timeout=30,
-        what="the worker to be working",
+        what=f"{interrupted} to start",
     )
 
     broker.stop()
@@ -112,6 +121,8 @@ def test_worker_reconnects_after_a_broker_restart_and_completes_every_task(
         what="every task to complete after the restart",
     )
 
-    assert [int(store.get(probes.probe_key("effects", label)) or 0) for label in labels] == [
-        1
-    ] * TASKS
+    effects = {label: int(store.get(probes.probe_key("effects", label)) or 0) for label in labels}
+    assert effects == dict.fromkeys(labels, 1)
+    # The worker cancelled the interrupted run when the connection dropped (its
+    # effect not yet had), and the broker gave the message back for a second run.
+    assert store.llen(probes.probe_key("started", interrupted)) == 2
