@@ -53,8 +53,9 @@ def run_suite(broker: str, runs: int, quick: bool) -> dict[str, Any]:
     }
     command = [sys.executable, "-m", "bench.suite", "--runs", str(runs)]
     command += ["--quick"] if quick else []
+    # stdout carries the JSON; stderr (progress, and the traceback if it fails) shows.
     output = subprocess.run(
-        command, env=environment, capture_output=True, text=True, check=True, timeout=3600
+        command, env=environment, stdout=subprocess.PIPE, text=True, check=True, timeout=3600
     )
     results: dict[str, Any] = json.loads(output.stdout)
     return results

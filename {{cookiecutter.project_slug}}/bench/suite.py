@@ -24,6 +24,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from celery.app.trace import build_tracer
+
 from {{ cookiecutter.package_name }} import app
 from {{ cookiecutter.package_name }}.config.base import available_cpus
 from {{ cookiecutter.package_name }}.store import redis_client
@@ -101,9 +103,11 @@ def consume_staggered(names: list[str], delay: float) -> None:
 
 
 def purge() -> None:
-    """Empty the benchmark queue."""
+    """Empty the benchmark queue (declared first: on a new RabbitMQ it does not exist yet)."""
     with app.connection_for_write() as connection:
-        app.amqp.queues[QUEUE](connection.default_channel).purge()
+        queue = app.amqp.queues[QUEUE](connection.default_channel)
+        queue.declare()
+        queue.purge()
 
 
 def recorded(run: str, field: str) -> list[float]:
@@ -199,6 +203,25 @@ def fairness(environment: Mapping[str, str], long_tasks: int, short_tasks: int, 
     return span(run) / ideal
 
 
+def run_cost_us(rounds: int, calls: int) -> dict[str, float]:
+    """Microseconds per run through Celery's tracer, in this process: ServiceTask and bare.
+
+    The same code path as in a pool process (signals included), without the broker:
+    the pattern's own cost, which the throughput measure cannot resolve on a noisy
+    machine. The fastest round of each counts (the least disturbed, as timeit does).
+    """
+    costs: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, task in (("service", tasks.empty), ("bare", tasks.bare_empty)):
+            trace = build_tracer(task.name, task, app=app, hostname="bench", eager=False)
+            request = {"id": "bench", "delivery_info": {"routing_key": QUEUE}}
+            started = time.perf_counter()
+            for _ in range(calls):
+                trace("bench", [], {}, request)
+            costs.setdefault(name, []).append((time.perf_counter() - started) / calls * 1e6)
+    return {name: min(values) for name, values in costs.items()}
+
+
 def percentile(values: list[float], percent: float) -> float:
     """The ``percent`` percentile of sorted ``values`` (nearest rank)."""
     rank = max(0, min(len(values) - 1, round(percent / 100 * len(values)) - 1))
@@ -227,6 +250,9 @@ def measure(runs: int, quick: bool) -> dict[str, Any]:
         for name, task, environment in measured:
             samples.setdefault(name, []).append(throughput(task, environment, cpus, count))
     results["throughput"] = {name: statistics.median(values) for name, values in samples.items()}
+    # Each round's values, for ratios taken within a round (the machine's drift cancels).
+    results["throughput_rounds"] = samples
+    results["run_cost_us"] = run_cost_us(rounds=5, calls=2000 if quick else 20000)
     # The same comparison with 10 ms of (I/O) work per task: closer to a real task.
     results["throughput_10ms"] = {
         variant: median_of(

@@ -42,6 +42,16 @@ def bare_noop(run: str, sent_at: float) -> None:
 
 
 @app.task(ignore_result=True)
+def empty() -> None:
+    """No body at all, as a ServiceTask: what the pattern alone costs per run."""
+
+
+@app.task(base=Task, ignore_result=True)
+def bare_empty() -> None:
+    """No body at all, as a bare Celery task."""
+
+
+@app.task(ignore_result=True)
 def sleep(run: str, sent_at: float, seconds: float) -> None:
     """I/O-bound work: waiting."""
     started = time.time()
