@@ -1,0 +1,22 @@
+"""``make bench``'s broker-facing step on the real broker (the measuring itself is not a test)."""
+
+from __future__ import annotations
+
+from bench import suite, tasks
+
+from {{ cookiecutter.package_name }} import app
+from {{ cookiecutter.package_name }}.ops.queues import queue_depths
+
+
+def test_purge_empties_the_benchmark_queue_even_on_a_broker_that_never_had_it(
+    empty_queues: None,
+) -> None:
+    with app.connection_for_write() as connection:
+        app.amqp.queues[suite.QUEUE](connection.default_channel).delete()
+
+    suite.purge()  # a new RabbitMQ has no such queue, and refuses to purge one it lacks
+    tasks.noop.apply_async(("purge-check", 0.0), queue=suite.QUEUE)
+    assert queue_depths(app)[suite.QUEUE] == 1
+
+    suite.purge()
+    assert queue_depths(app)[suite.QUEUE] == 0
