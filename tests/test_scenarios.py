@@ -7,28 +7,18 @@ own (on the Python version it was generated for), and then runs what its CI runs
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import run_outside_our_venv
 from matrix import SCENARIOS, Combination
 
 pytestmark = pytest.mark.scenario
 
 
 def in_project(project: Path, *command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    # The template's own virtualenv must not leak into the generated project's.
-    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    return subprocess.run(
-        command,
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_outside_our_venv(command, cwd=project, timeout=timeout)
 
 
 @pytest.fixture(scope="module", params=SCENARIOS, ids=lambda scenario: scenario.id)

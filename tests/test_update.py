@@ -8,12 +8,11 @@ applies the difference to the service, leaving its owners' changes alone.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE
+from conftest import TEMPLATE, run_outside_our_venv
 
 OLDER_VERSION = "v0.2.0"  # CHANGELOG.md
 OLDER_SUBJECT = "Operations: preflight"  # its commit, should tags not be cloned
@@ -40,11 +39,7 @@ def older_template() -> str:
 
 
 def cruft(*args: str, cwd: Path) -> None:
-    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    result = subprocess.run(
-        ["cruft", *args], cwd=cwd, env=environment, capture_output=True, text=True,
-        check=False, timeout=300,
-    )  # fmt: skip
+    result = run_outside_our_venv(["cruft", *args], cwd=cwd, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
