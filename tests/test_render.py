@@ -95,6 +95,10 @@ def test_expected_files_are_present_and_others_absent(
         project / ".env.example": True,
         project / ".python-version": True,
         package / "celery_app.py": True,
+        package / "consumer.py": True,
+        package / "redis_transport.py": True,
+        # Flower's rules live in the package: a settings file is read only from the cwd.
+        project / "flowerconfig.py": False,
         package / "routing.py": True,
         package / "config" / "production.py": True,
         package / "tasks" / "default.py": True,

@@ -15,17 +15,29 @@ from . import PACKAGE
 from .config import get_settings
 from .config.celery_settings import celery_settings
 from .observability import configure_logging
+from .ops.flower import guard_flower
+from .publishing import AMQP
+from .redis_transport import use_for_redis_urls
 from .reliability import ServiceTask
 from .routing import priority_levels
 
 settings = get_settings()
 
+# A queue item that is not a message is rejected and recorded (redis_transport.py)
+# instead of stopping the worker; the worker's consumer does the same for malformed
+# task messages on either broker (consumer.py, the worker_consumer setting).
+use_for_redis_urls()
+
 # Every task is a ServiceTask: the retry policy, logging and soft-limit cleanup of
 # reliability/task.py. Importing reliability also connects the task_failure
 # handlers that record dead letters and free what a dead process held.
-app: Celery[Any] = Celery(PACKAGE, task_cls=ServiceTask)
+ServiceTask.configure(settings)
+# Task messages are built by publishing.AMQP, which refuses oversized arguments.
+app: Celery[Any] = Celery(PACKAGE, task_cls=ServiceTask, amqp=AMQP)
 app.config_from_object(celery_settings(settings, PACKAGE))
-configure_logging(settings.log_format)
+configure_logging(settings.log_format, settings.log_max_chars)
+# Flower's production rules, held in the Flower process whatever its working directory.
+guard_flower(settings)
 
 #: ``high``/``normal``/``low`` on the broker's priority scale, for ``apply_async(priority=...)``.
 priority = priority_levels(settings.broker_is_redis)

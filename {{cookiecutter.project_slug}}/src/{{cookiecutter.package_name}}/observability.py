@@ -3,10 +3,10 @@
 ``LOG_FORMAT=text`` (development, tests) keeps Celery's handlers with the guide's
 formats (``worker_log_format`` and ``worker_task_log_format`` in
 ``config/celery_settings.py``): the process, and on task records the task's
-name and id. ``LOG_FORMAT=json`` (production) switches the same handlers to one
-JSON object per line (python-json-logger), where every record written while a
-task runs also carries the task's name, id, queue and retries; Celery's own line
-for a successful task its ``duration``, and ``ServiceTask``'s retries their
+name and id. ``LOG_FORMAT=json`` (production) makes **every line a worker
+writes** one JSON object (python-json-logger), where every record written while
+a task runs also carries the task's name, id, queue and retries; Celery's own
+line for a successful task its ``duration``, and ``ServiceTask``'s retries their
 ``countdown``:
 
     {"time": "...", "level": "INFO", "logger": "celery.app.trace",
@@ -14,19 +14,40 @@ for a successful task its ``duration``, and ``ServiceTask``'s retries their
      "task_name": "...", "task_id": "...", "queue": "email", "retries": 0,
      "duration": 0.12}
 
+Celery writes some lines outside its loggers; with JSON they become records too:
+the start-up banner (one ``worker starting`` record instead), the pool's own
+logger (a killed pool process), Python warnings, and the shutdown notices that
+Celery's signal handlers print.
+
+In both formats a record's message, traceback and task arguments are cut at
+``LOG_MAX_CHARS`` characters each (and marked as cut): a task with a huge
+argument must not write a huge line.
+
 The level is Celery's: ``--loglevel`` (or ``CELERY_WORKER_LOGLEVEL``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+import os
+import sys
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import IO, Any
 
 from celery import current_task, signals
+from celery.utils.log import get_multiprocessing_logger
 from pythonjsonlogger.json import JsonFormatter
 
 JSON_FIELDS = ("asctime", "levelname", "name", "processName", "message")
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "processName": "process"}
+CUT = "... [cut: {} of {} characters kept]"
+
+
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters marked as cut."""
+    return text if len(text) <= limit else text[:limit] + CUT.format(limit, len(text))
 
 
 class TaskContext(logging.Filter):
@@ -48,25 +69,105 @@ class TaskContext(logging.Filter):
         return True
 
 
+class SizeBound(logging.Filter):
+    """Cuts a record's message, traceback and Celery's task figures to ``limit`` characters."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Bound the record in place (every handler then writes the bounded one)."""
+        message = record.getMessage()
+        if len(message) > self.limit:
+            record.msg, record.args = cut(message, self.limit), None
+        if record.exc_info and not record.exc_text:
+            # Formatters write exc_text when exc_info is gone: format it once, bounded.
+            formatted = logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = cut(formatted, self.limit), None
+        data = getattr(record, "data", None)
+        if isinstance(data, dict):
+            record.data = {
+                name: cut(value, self.limit) if isinstance(value, str) else value
+                for name, value in data.items()
+            }
+        return True
+
+
 def json_formatter() -> JsonFormatter:
     """One JSON object per line, with ISO 8601 times."""
     return JsonFormatter(list(JSON_FIELDS), datefmt="%Y-%m-%dT%H:%M:%S%z", rename_fields=RENAMED)
+
+
+def _add_filter(handler: logging.Handler, log_filter: logging.Filter) -> None:
+    if not any(isinstance(existing, type(log_filter)) for existing in handler.filters):
+        handler.addFilter(log_filter)
 
 
 def use_json(logger: logging.Logger) -> None:
     """Make every handler of ``logger`` write JSON lines with the task context."""
     for handler in logger.handlers:
         handler.setFormatter(json_formatter())
-        if not any(isinstance(f, TaskContext) for f in handler.filters):
-            handler.addFilter(TaskContext())
+        _add_filter(handler, TaskContext())
 
 
-def _json_logs(logger: logging.Logger, **_: Any) -> None:
-    use_json(logger)
+def say_as_json(message: str, f: IO[str] = sys.__stderr__) -> None:  # type: ignore[assignment]
+    """Celery's ``safe_say`` (notices printed from signal handlers), as a JSON line.
+
+    Called inside signal handlers, so it writes with ``os.write``: the logging
+    module's locks could be held by the code the signal interrupted.
+    """
+    record = {
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "level": "WARNING",
+        "logger": "celery.apps.worker",
+        "process": "MainProcess",
+        "message": message.strip(),
+    }
+    with suppress(OSError, ValueError):  # a closed stream: best-effort, as Celery's own
+        os.write(f.fileno(), (json.dumps(record) + "\n").encode())
 
 
-def configure_logging(log_format: str) -> None:
-    """Apply ``LOG_FORMAT`` whenever Celery sets up its loggers (worker, beat, children)."""
+def configure_logging(log_format: str, max_chars: int) -> None:
+    """Apply ``LOG_FORMAT`` and ``LOG_MAX_CHARS`` whenever Celery sets up its loggers."""
+
+    def set_up(logger: logging.Logger, **_: Any) -> None:
+        loggers: list[logging.Logger | None] = [logger]
+        if logger is logging.getLogger():  # Celery configures billiard's logger beside the root
+            loggers.append(get_multiprocessing_logger())
+        for each in filter(None, loggers):
+            if log_format == "json":
+                use_json(each)
+            for handler in each.handlers:
+                _add_filter(handler, SizeBound(max_chars))
+
+    signals.after_setup_logger.connect(set_up, weak=False)
+    signals.after_setup_task_logger.connect(set_up, weak=False)
     if log_format == "json":
-        signals.after_setup_logger.connect(_json_logs)
-        signals.after_setup_task_logger.connect(_json_logs)
+        signals.celeryd_init.connect(_worker_writes_json_only, weak=False)
+        signals.celeryd_after_setup.connect(_log_start, weak=False)
+
+
+def _worker_writes_json_only(instance: Any, **_: Any) -> None:
+    # Sent before the worker checks its privileges (a warning) and sets up logging.
+    import celery.apps.worker  # only a worker needs it (and it brings the CLI along)
+
+    instance.quiet = True  # the banner is printed, not logged: _log_start replaces it
+    celery.apps.worker.safe_say = say_as_json  # type: ignore[attr-defined]  # not in celery-types
+    logging.captureWarnings(True)
+    root = logging.getLogger()
+    if not root.handlers:  # until Celery's logging set-up replaces it
+        early = logging.StreamHandler()
+        early.setFormatter(json_formatter())
+        root.addHandler(early)
+
+
+def _log_start(sender: str, instance: Any, **_: Any) -> None:
+    queues = sorted(instance.app.amqp.queues.consume_from or instance.app.amqp.queues)
+    logging.getLogger(__name__).info(
+        "worker %s starting: queues %s, concurrency %s",
+        sender,
+        ",".join(queues),
+        instance.concurrency,
+        extra={"node": sender, "queues": queues, "concurrency": instance.concurrency},
+    )

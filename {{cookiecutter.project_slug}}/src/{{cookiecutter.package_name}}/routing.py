@@ -74,9 +74,21 @@ def task_queues() -> tuple[Queue, ...]:
     )
 
 
-def task_routes(package: str) -> dict[str, dict[str, str]]:
-    """Route every task of ``<package>.tasks.<queue>`` to ``<queue>``."""
-    return {f"{package}.tasks.{name}.*": {"queue": name} for name in QUEUE_NAMES}
+def task_routes(package: str, default_priority: int) -> dict[str, dict[str, str | int]]:
+    """Route every task of ``<package>.tasks.<queue>`` to ``<queue>``, any other to ``default``.
+
+    Each route also carries ``default_priority``, which Celery applies when the
+    sender names none. A task object's ``apply_async``/``delay`` has it from
+    ``task_default_priority`` already; a task sent by name (``app.send_task``, the
+    way other services send) would otherwise reach Redis with no priority, which
+    Redis serves first, ahead of "high".
+    """
+    routes: dict[str, dict[str, str | int]] = {
+        f"{package}.tasks.{name}.*": {"queue": name, "priority": default_priority}
+        for name in QUEUE_NAMES
+    }
+    routes["*"] = {"queue": DEFAULT_QUEUE, "priority": default_priority}
+    return routes
 
 
 def task_modules(package: str) -> list[str]:

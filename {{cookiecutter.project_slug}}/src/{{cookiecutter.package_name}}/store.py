@@ -23,10 +23,19 @@ return 0
 """
 
 
+# Seconds to wait for a connection: an unreachable host (not a refused port) would
+# otherwise hold the caller, the worker's consumer among them, for minutes.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 @cache
 def redis_client() -> redis.Redis:
     """The process's client; redis-py reconnects after a fork, so pool children can share it."""
-    return redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
+    return redis.Redis.from_url(
+        get_settings().redis_url,
+        decode_responses=True,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
 
 
 def key(*parts: str) -> str:

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import redis
+from kombu.message import Message
 from support import probes
 from support.recording import Recorder, WorkerFactory
 
@@ -16,10 +18,10 @@ from {{ cookiecutter.package_name }}.reliability import dead_letters
 PACKAGE = "{{ cookiecutter.package_name }}"
 
 
-def celery(*args: str) -> subprocess.CompletedProcess[str]:
+def celery(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "celery", "-A", PACKAGE, "dead-letters", *args],
-        env=os.environ,
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         timeout=60,
@@ -70,3 +72,58 @@ def test_show_of_an_unknown_record_fails_clearly(store: redis.Redis) -> None:
 
     assert result.returncode != 0
     assert "no dead letter '1-0'" in result.stderr
+
+
+def test_show_of_a_malformed_id_fails_in_one_line(store: redis.Redis) -> None:
+    result = celery("show", "not-an-id")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Error: 'not-an-id' is not a dead letter id: ids look like 1733030000000-0 "
+        "(see `dead-letters list`)"
+    ]
+
+
+# Records a dead letter in a process whose store (REDIS_URL) does not answer.
+RECORD_WHILE_THE_STORE_IS_DOWN = f"""
+from {PACKAGE}.reliability import PermanentError, dead_letters
+from {PACKAGE}.tasks.default import rebuild_report
+dead_letters.record(rebuild_report, "spooled-1", ["invoice-7"], None, PermanentError("bad"), None)
+"""
+
+
+def test_import_adds_letters_spooled_while_the_store_was_down(
+    store: redis.Redis, tmp_path: Path
+) -> None:
+    spool = tmp_path / "copied-off-a-dead-node"
+    unreachable = {"REDIS_URL": "redis://127.0.0.1:1/0", "DEAD_LETTER_SPOOL_DIR": str(spool)}
+    subprocess.run(
+        [sys.executable, "-c", RECORD_WHILE_THE_STORE_IS_DOWN],
+        env={**os.environ, **unreachable},
+        check=True,
+        timeout=60,
+    )
+    assert len(list(spool.glob("*.json"))) == 1
+
+    listing = celery("list", DEAD_LETTER_SPOOL_DIR=str(spool))
+    assert "1 more wait in" in listing.stdout
+    imported = celery("import", str(spool))
+
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 1 of 1" in imported.stdout
+    [letter] = dead_letters.newest()
+    assert letter.task_id == "spooled-1"
+    assert letter.args == ["invoice-7"]
+    assert not list(spool.glob("*.json"))
+
+
+def test_a_rejected_message_is_not_replayed(store: redis.Redis) -> None:
+    message = Message(body="not a message", headers={}, delivery_info={"routing_key": "default"})
+    entry_id = dead_letters.record_rejected(message, "body does not decode")
+    assert entry_id is not None
+
+    result = celery("replay", entry_id)
+
+    assert result.returncode != 0
+    assert "cannot be replayed" in result.stderr
+    assert dead_letters.count() == 1

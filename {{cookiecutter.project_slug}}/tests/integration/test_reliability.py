@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
+from collections import Counter
+from datetime import UTC, datetime
 
 import redis
 from support import probes
@@ -93,6 +96,45 @@ def test_runs_under_one_lock_never_overlap_and_all_complete(
     assert not store.keys("*:lock:*"), "a lock was left behind"
 
 
+def test_twenty_runs_contending_for_one_lock_all_complete_without_spending_retries(
+    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+) -> None:
+    contenders = 20  # each holds the lock 0.3 s: 6 s of waiting for the last, with 4 at once
+    with worker(concurrency=4):
+        for run in range(contenders):
+            probes.exclusive.delay("ledger-eu", f"run-{run}", 0.3)
+        runs = recorder.wait_for(contenders, timeout=90)
+
+    assert {run.state for run in runs} == {"SUCCESS"}
+    assert not dead_letters.newest(), "a run waiting for the lock ended as a dead letter"
+    intervals = sorted(
+        json.loads(item) for item in store.lrange(probes.probe_key("intervals", "ledger-eu"), 0, -1)
+    )
+    assert len(intervals) == contenders
+    for (_, end, _), (start, _, _) in itertools.pairwise(intervals):
+        assert end <= start, "two runs held the lock at once"
+    waits = Counter(retry.task_id for retry in recorder.retries)
+    assert max(waits.values()) > settings.retry_max_retries, (
+        "no run waited more times than its retry budget: the test proved nothing"
+    )
+
+
+def test_a_duplicate_waits_for_a_long_first_run_and_gets_its_result(
+    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+) -> None:
+    # The first run outlasts every retry delay together (0.5 + 1 + 2 s in the tests).
+    with worker(concurrency=2):
+        probes.charge.delay("order-77", 5.0)
+        time.sleep(0.5)
+        probes.charge.delay("order-77")
+        runs = recorder.wait_for(2, timeout=60)
+
+    assert [run.state for run in runs] == ["SUCCESS", "SUCCESS"]
+    assert runs[0].retval == runs[1].retval
+    assert store.get(probes.probe_key("charges", "order-77")) == "1"
+    assert not dead_letters.newest()
+
+
 def test_same_key_five_times_has_its_effect_once_and_one_result(
     worker: WorkerFactory, recorder: Recorder, store: redis.Redis
 ) -> None:
@@ -108,6 +150,36 @@ def test_same_key_five_times_has_its_effect_once_and_one_result(
     results = {run.retval for run in runs}
     assert len(results) == 1, f"callers got different results: {results}"
     assert recorder.retries, "no run was concurrent with another: the test proved nothing"
+
+
+def test_a_date_result_is_recorded_and_returned_to_duplicates(
+    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+) -> None:
+    with worker():
+        for _ in range(2):
+            probes.charge_returning.delay("order-8", "datetime")
+        runs = recorder.wait_for(2, state="SUCCESS")
+
+    assert runs[0].retval == runs[1].retval == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert store.get(probes.probe_key("charges", "order-8")) == "1"
+
+
+def test_a_result_json_cannot_hold_fails_once_and_the_effect_is_not_repeated(
+    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+) -> None:
+    with worker():
+        probes.charge_returning.delay("order-9", "set")
+        recorder.wait_for(1)
+        probes.charge_returning.delay("order-9", "set")  # a duplicate, or a replay
+        runs = recorder.wait_for(2)
+
+    assert [run.state for run in runs] == ["FAILURE", "FAILURE"]
+    assert store.get(probes.probe_key("charges", "order-9")) == "1", "the effect was repeated"
+    assert not recorder.retries, "a permanent error was retried"
+    first_error, duplicate_error = (letter.exception for letter in reversed(dead_letters.newest()))
+    assert "is not JSON" in first_error
+    assert "set" in first_error
+    assert "done once already" in duplicate_error
 
 
 def test_a_failed_claimed_run_releases_its_claim_and_its_retry_succeeds(
@@ -134,6 +206,34 @@ def test_the_dead_letter_stream_stays_bounded(
     assert dead_letters.count() == bound
     kept = [letter.task_id for letter in dead_letters.newest(bound)]
     assert kept == [result.id for result in reversed(sent[-bound:])], "not the newest ones"
+
+
+def test_dead_letters_older_than_the_age_bound_are_dropped(
+    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+) -> None:
+    too_old_ms = int((time.time() - settings.dead_letter_max_age_days * 86_400 - 60) * 1000)
+    store.xadd(dead_letters.STREAM, {"task": "old"}, id=f"{too_old_ms}-0")
+    with worker():
+        sent = probes.permanent_failure.delay("fresh")
+        recorder.wait_for(1)
+
+    assert [letter.task_id for letter in dead_letters.newest()] == [sent.id]
+
+
+def test_every_field_of_a_dead_letter_is_bounded_and_marked_as_cut(
+    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+) -> None:
+    bound = settings.dead_letter_max_field_chars
+    with worker():
+        probes.permanent_failure.delay("big-" + "x" * (3 * bound))
+        recorder.wait_for(1)
+
+    [letter] = dead_letters.newest()
+    [(_, fields)] = store.xrange(dead_letters.STREAM) or []
+    assert all(len(value) <= bound + 100 for value in (fields or {}).values())
+    assert letter.truncated
+    assert not letter.replayable
+    assert "[cut: " in letter.exception
 
 
 def test_an_empty_stream_reads_as_empty(store: redis.Redis) -> None:

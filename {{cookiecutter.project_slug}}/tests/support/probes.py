@@ -11,6 +11,7 @@ import json
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -45,6 +46,12 @@ def permanent_failure(label: str) -> None:
 
 
 @app.task
+def invalid_input(label: str) -> None:
+    """Fail with a permanent error, touching nothing (not even the service's Redis)."""
+    raise PermanentError(f"{label}: the payload is invalid")
+
+
+@app.task
 @task_lock("probe:{resource}")
 def exclusive(resource: str, run: str, hold: float) -> str:
     """Hold the resource's lock for ``hold`` seconds, recording when it ran."""
@@ -61,6 +68,16 @@ def charge(order_id: str, hold: float = 0.0) -> str:
     redis_client().incr(probe_key("charges", order_id))
     time.sleep(hold)
     return uuid.uuid4().hex
+
+
+@app.task
+@idempotent("probe-charge:{order_id}")
+def charge_returning(order_id: str, kind: str) -> Any:
+    """Like :func:`charge`, returning a date and time (``"datetime"``) or a set (``"set"``)."""
+    redis_client().incr(probe_key("charges", order_id))
+    if kind == "set":
+        return {"charge", order_id}  # JSON has no sets
+    return datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @app.task(bind=True)

@@ -48,6 +48,8 @@ class CeleryProcess:
         }
         self.log_path = log_dir / f"{self.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        #: The working directory it starts in.
+        self.cwd = PROJECT
 
     def arguments(self) -> list[str]:
         """What follows ``celery -A <package>``."""
@@ -75,7 +77,7 @@ class CeleryProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", PACKAGE, *self.arguments()],
-                cwd=PROJECT,
+                cwd=self.cwd,
                 env=self.environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -172,20 +174,27 @@ class WorkerProcess(CeleryProcess):
 
 
 class FlowerProcess(CeleryProcess):
-    """``celery flower`` on a free port, with ``flowerconfig.py`` from the project."""
+    """``celery flower`` on a free port, started from ``cwd`` (default: the project)."""
 
     def __init__(
-        self, name: str, log_dir: Path, environment: Mapping[str, str] | None = None
+        self,
+        name: str,
+        log_dir: Path,
+        environment: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        options: Sequence[str] = (),
     ) -> None:
         super().__init__(name, log_dir, environment)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.cwd = cwd or PROJECT
+        self.options = list(options)
 
     def arguments(self) -> list[str]:
         """Flower's command line."""
-        return ["flower", f"--port={self.port}", "--address=127.0.0.1"]
+        return ["flower", f"--port={self.port}", "--address=127.0.0.1", *self.options]
 
     def is_ready(self) -> bool:
         """Whether Flower answers its health check."""

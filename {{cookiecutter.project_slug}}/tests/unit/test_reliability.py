@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from {{ cookiecutter.package_name }} import app
 from {{ cookiecutter.package_name }}.config import get_settings
 from {{ cookiecutter.package_name }}.reliability import (
     TRANSIENT_ERRORS,
@@ -88,7 +89,9 @@ def test_busy_lock_and_running_claim_are_transient() -> None:
 
 def test_retry_settings_come_from_the_service_settings() -> None:
     settings = get_settings()
+    task_class = app.Task  # the app's own task class: ServiceTask, configured with the app
 
-    assert ServiceTask.max_retries == settings.retry_max_retries
-    assert ServiceTask.default_retry_delay == settings.retry_backoff_base
-    assert ServiceTask.retry_backoff_max == settings.retry_backoff_max
+    assert issubclass(task_class, ServiceTask)
+    assert task_class.max_retries == settings.retry_max_retries
+    assert task_class.default_retry_delay == settings.retry_backoff_base
+    assert task_class.retry_backoff_max == settings.retry_backoff_max

@@ -50,10 +50,10 @@ def start_worker(empty_queues: None, started: list[CeleryProcess], tmp_path: Pat
 def start_flower(
     services: object, started: list[CeleryProcess], tmp_path: Path
 ) -> Callable[..., FlowerProcess]:
-    """Start Flower with extra environment variables: ``start_flower(environment={...})``."""
+    """Start Flower: ``start_flower(environment={...}, cwd=..., options=[...], wait=True)``."""
 
-    def start(environment: dict[str, str] | None = None, wait: bool = True) -> FlowerProcess:
-        flower = FlowerProcess("flower", log_dir=tmp_path, environment=environment)
+    def start(wait: bool = True, **options: Any) -> FlowerProcess:
+        flower = FlowerProcess("flower", log_dir=tmp_path, **options)
         started.append(flower)
         if wait:
             flower.start()

@@ -13,9 +13,6 @@ instant would fail now and then for that known reason and prove nothing more.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +23,7 @@ from celery import Celery
 from support import probes
 from support.fixtures import eventually
 from support.processes import StartWorker
+from support.redis_server import RestartableRedis, own_redis
 
 from {{ cookiecutter.package_name }} import PACKAGE
 from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
@@ -36,54 +34,16 @@ TASKS = 5
 TASK_SECONDS = 1.5  # long enough to stop the broker in the middle of one
 
 
-class PersistentRedis:
-    """A redis-server with appendonly persistence, which a test can restart."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
-                "--save", "",
-            ],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        eventually(self.answers, timeout=10, what="the throwaway Redis to start")
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[PersistentRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("this test starts a redis-server of its own: put redis-server on PATH")
-    server = PersistentRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+def broker(tmp_path: Path) -> Iterator[RestartableRedis]:
+    with own_redis(tmp_path) as server:
+        yield server
 
 
 def test_a_broker_restart_mid_task_redelivers_it_and_every_task_runs_once(
     start_worker: StartWorker,
     store: redis.Redis,
-    broker: PersistentRedis,
+    broker: RestartableRedis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Celery takes CELERY_BROKER_URL over any configured URL: point it at this broker,

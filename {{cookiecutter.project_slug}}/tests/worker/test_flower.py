@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+from support import probes
 from support.processes import FlowerProcess, StartWorker
 
 CREDENTIALS = "ops:correct-horse-battery"
@@ -52,3 +55,57 @@ def test_metrics_without_auth_is_a_deliberate_setting(
 
     assert flower.get("/metrics")[0] == 200
     assert flower.get("/api/workers")[0] == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "environment", "says"),
+    [
+        ("no authentication", {}, "no authentication"),
+        ("empty password", {"FLOWER_BASIC_AUTH": "ops:"}, "empty user or password"),
+        ("empty user and password", {"FLOWER_BASIC_AUTH": ":"}, "empty user or password"),
+        (
+            "one entry of two without a password",
+            {"FLOWER_BASIC_AUTH": f"{CREDENTIALS},guest:"},
+            "entry 'guest'",
+        ),
+        ("short cookie secret", {"FLOWER_COOKIE_SECRET": "secret"}, "has 6 characters"),
+    ],
+)
+def test_production_flower_started_anywhere_refuses_unsafe_options(
+    start_flower: Callable[..., FlowerProcess],
+    tmp_path: Path,
+    name: str,
+    environment: dict[str, str],
+    says: str,
+) -> None:
+    # Started outside the project, with a settings file of its own: no file of the
+    # service's is read, and the rules still hold.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    conf = elsewhere / "other_flowerconfig.py"
+    conf.write_text("max_tasks = 100\n", encoding="utf-8")
+    unsafe = {**PRODUCTION, **environment}
+    if name == "no authentication":
+        del unsafe["FLOWER_BASIC_AUTH"]
+    flower = start_flower(environment=unsafe, cwd=elsewhere, options=[f"--conf={conf}"], wait=False)
+    flower.start_process()
+
+    assert flower.wait(timeout=60) == 2, flower.log_tail()
+    assert "Flower refuses to start" in flower.log_text()
+    assert says in flower.log_text()
+    assert flower.get("/healthcheck")[0] == 0, "it served"
+
+
+def test_production_flower_started_elsewhere_serves_nothing_without_credentials(
+    start_worker: StartWorker, start_flower: Callable[..., FlowerProcess], tmp_path: Path
+) -> None:
+    start_worker("watched-from-elsewhere")
+    sent = probes.quick.delay("secret-argument")
+    flower = start_flower(environment=PRODUCTION, cwd=tmp_path)
+
+    for path in ("/", "/tasks", "/broker", "/metrics", f"/task/{sent.id}", "/api/workers"):
+        status, body = flower.get(path)
+        assert status in {401, 403}, f"{path} answered {status} without credentials"
+        assert "secret-argument" not in body
+    assert flower.get("/broker", CREDENTIALS)[0] == 200
+    assert flower.get("/metrics", CREDENTIALS)[0] == 200

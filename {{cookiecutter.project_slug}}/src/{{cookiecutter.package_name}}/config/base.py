@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Literal, Self, get_args
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
-    PositiveFloat,
     PositiveInt,
     ValidationInfo,
     field_validator,
@@ -26,7 +26,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .. import PACKAGE
+
 AppEnv = Literal["development", "production", "test"]
+# Seconds: a number, and a finite one ("inf" and "nan" parse as floats).
+PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 LogFormat = Literal["text", "json"]
 
 REDIS_SCHEMES = frozenset({"redis", "rediss"})
@@ -59,6 +64,17 @@ def url_scheme(url: str) -> str:
     return urlsplit(url).scheme.lower()
 
 
+def checked_url(url: str, schemes: frozenset[str], expected: str) -> str:
+    """``url`` if it has one of ``schemes`` and a host and port that parse; else ValueError."""
+    if url_scheme(url) not in schemes:
+        raise ValueError(f"use {expected}")
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing it raises for a port that is not a number
+    except ValueError as error:
+        raise ValueError(f"the port is not a number from 0 to 65535 ({error})") from None
+    return url
+
+
 class Settings(BaseSettings):
     """The service's configuration: production defaults, overridable per variable."""
 
@@ -80,7 +96,7 @@ class Settings(BaseSettings):
     celery_worker_max_tasks_per_child: PositiveInt | None = 1000
     # KiB of peak resident memory per pool child; see celery_settings.py.
     celery_worker_max_memory_per_child: PositiveInt | None = 200_000
-    celery_worker_soft_shutdown_timeout: NonNegativeFloat = 60.0
+    celery_worker_soft_shutdown_timeout: NonNegativeSeconds = 60.0
     celery_worker_send_task_events: bool = True
 
     # --- Tasks -------------------------------------------------------------
@@ -101,14 +117,23 @@ class Settings(BaseSettings):
 
     # --- Retries of transient errors (Celery has no global setting for them) -
     retry_max_retries: NonNegativeInt = 3
-    retry_backoff_base: PositiveFloat = 60.0
-    retry_backoff_max: PositiveFloat = 600.0
+    retry_backoff_base: PositiveSeconds = 60.0
+    retry_backoff_max: PositiveSeconds = 600.0
+
+    # --- Sending ------------------------------------------------------------
+    # A task whose serialized arguments are larger is refused when sent (publishing.py).
+    task_max_payload_bytes: PositiveInt = 1_048_576
 
     # --- Idempotency and dead letters (reliability/) ------------------------
     # Seconds a finished key's result is kept: duplicates within it get the result.
     idempotency_ttl: PositiveInt = 7 * 24 * 3600
-    # Dead letters kept in the stream; older ones are dropped.
+    # Dead letters kept in the stream: the newest this many, none older than this.
     dead_letter_maxlen: PositiveInt = 10_000
+    dead_letter_max_age_days: PositiveInt = 30
+    # Each field of a dead letter (arguments, traceback, a rejected body) is cut here.
+    dead_letter_max_field_chars: PositiveInt = 16_384
+    # Where dead letters wait while the service's Redis does not answer.
+    dead_letter_spool_dir: Path = Path(tempfile.gettempdir()) / f"{PACKAGE}-dead-letters"
 
     # --- Flower ------------------------------------------------------------
     # Serve Flower's /metrics without authentication (a deliberate choice).
@@ -116,6 +141,8 @@ class Settings(BaseSettings):
 
     # --- Logging -----------------------------------------------------------
     log_format: LogFormat = "json"
+    # Each log record's message, traceback and task arguments are cut here.
+    log_max_chars: PositiveInt = 16_384
 
     @field_validator("*", mode="before")
     @classmethod
@@ -129,23 +156,19 @@ class Settings(BaseSettings):
     @field_validator("celery_broker_url")
     @classmethod
     def _known_broker(cls, url: str) -> str:
-        if url_scheme(url) not in REDIS_SCHEMES | AMQP_SCHEMES:
-            raise ValueError("use a redis://, rediss://, amqp:// or amqps:// URL")
-        return url
+        expected = "a redis://, rediss://, amqp:// or amqps:// URL"
+        return checked_url(url, REDIS_SCHEMES | AMQP_SCHEMES, expected)
 
     @field_validator("celery_result_backend")
     @classmethod
     def _redis_results(cls, url: str | None) -> str | None:
-        if url is not None and url_scheme(url) not in REDIS_SCHEMES:
-            raise ValueError("use a redis:// or rediss:// URL, or leave it empty for no results")
-        return url
+        expected = "a redis:// or rediss:// URL, or leave it empty for no results"
+        return url if url is None else checked_url(url, REDIS_SCHEMES, expected)
 
     @field_validator("redis_url")
     @classmethod
     def _redis_store(cls, url: str) -> str:
-        if url_scheme(url) not in REDIS_SCHEMES:
-            raise ValueError("use a redis:// or rediss:// URL")
-        return url
+        return checked_url(url, REDIS_SCHEMES, "a redis:// or rediss:// URL")
 
     @model_validator(mode="after")
     def _limits_are_consistent(self) -> Self:

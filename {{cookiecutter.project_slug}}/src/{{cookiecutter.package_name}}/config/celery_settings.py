@@ -59,7 +59,7 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_create_missing_queues
         "task_create_missing_queues": False,
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_routes
-        "task_routes": routing.task_routes(package),
+        "task_routes": routing.task_routes(package, priorities.normal),
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-imports
         "imports": routing.task_modules(package),
         # Unprioritised messages sit in the middle of the scale; on Redis they would
@@ -87,6 +87,10 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # anyway: cancel their running copies so that two never run at once.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_cancel_long_running_tasks_on_connection_loss
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A message the worker cannot run is rejected and recorded as a dead letter
+        # instead of stopping the worker (consumer.py).
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_consumer
+        "worker_consumer": f"{package}.consumer:Consumer",
         # --- Time limits ---------------------------------------------------
         # The pool child running a task is killed after this many seconds.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_time_limit

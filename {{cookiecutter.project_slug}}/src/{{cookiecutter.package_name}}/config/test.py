@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import PositiveInt
 
-from .base import AppEnv, LogFormat, Settings
+from .base import AppEnv, LogFormat, NonNegativeSeconds, PositiveSeconds, Settings
 
 
 class TestSettings(Settings):
@@ -16,10 +16,10 @@ class TestSettings(Settings):
     celery_worker_concurrency: PositiveInt = 2
     celery_task_time_limit: PositiveInt = 10
     celery_task_soft_time_limit: PositiveInt = 8
-    celery_worker_soft_shutdown_timeout: NonNegativeFloat = 3.0
+    celery_worker_soft_shutdown_timeout: NonNegativeSeconds = 3.0
     # Short enough for a test to watch a task run out of retries.
-    retry_backoff_base: PositiveFloat = 0.5
-    retry_backoff_max: PositiveFloat = 2.0
+    retry_backoff_base: PositiveSeconds = 0.5
+    retry_backoff_max: PositiveSeconds = 2.0
     # Test-sized: a task of a killed worker comes back within a test's patience.
     broker_visibility_timeout: PositiveInt | None = 30
     # Small, so that a test can fill the dead-letter stream past its bound.

@@ -1,12 +1,14 @@
-"""``celery -A <package> dead-letters list|show|replay|purge``."""
+"""``celery -A <package> dead-letters list|show|replay|purge|import``."""
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import click
+from kombu.utils.json import dumps
 
 from ..reliability import dead_letters as store
 
@@ -22,6 +24,12 @@ def list_letters(count: int) -> None:
     """List the newest dead letters: id, task, retries, exception."""
     letters = store.newest(count)
     click.echo(f"{store.count()} dead letter(s)")
+    waiting = store.spooled()
+    if waiting:
+        click.echo(
+            f"{len(waiting)} more wait in {waiting[0].parent}, written while Redis did not "
+            "answer; `dead-letters import` adds them"
+        )
     for letter in letters:
         click.echo(
             f"{letter.id}  {letter.failed_at}  {letter.task}  "
@@ -34,7 +42,7 @@ def list_letters(count: int) -> None:
 def show(entry_id: str) -> None:
     """Show one dead letter in full, as JSON (arguments, traceback, ...)."""
     letter = _existing(entry_id)
-    click.echo(json.dumps(asdict(letter), indent=2))
+    click.echo(dumps(asdict(letter), indent=2))  # the service's JSON: dates and such too
 
 
 @dead_letters.command()
@@ -44,7 +52,10 @@ def replay(ctx: click.Context, entry_id: str) -> None:
     """Send the task again with the same arguments, and drop the record."""
     _existing(entry_id)
     app: Any = ctx.obj.app
-    result = store.replay(app, entry_id)
+    try:
+        result = store.replay(app, entry_id)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"replayed {entry_id} as task {result.id if result else '?'}")
 
 
@@ -57,7 +68,29 @@ def purge(yes: bool) -> None:
     click.echo(f"purged {store.purge()} dead letter(s)")
 
 
+@dead_letters.command(name="import")
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+def import_spooled(directory: Path | None) -> None:
+    """Add the letters spooled while Redis did not answer (default: DEAD_LETTER_SPOOL_DIR)."""
+    waiting = len(store.spooled(directory))
+    added = store.flush_spool(directory)
+    click.echo(f"imported {added} of {waiting} spooled dead letter(s)")
+    if added < waiting:
+        raise click.ClickException("the store stopped answering; run it again")
+
+
+# A Redis stream id: milliseconds, optionally "-" and a sequence number.
+ENTRY_ID = re.compile(r"\d+(-\d+)?")
+
+
 def _existing(entry_id: str) -> store.DeadLetter:
+    if not ENTRY_ID.fullmatch(entry_id):
+        raise click.ClickException(
+            f"{entry_id!r} is not a dead letter id: ids look like 1733030000000-0 "
+            "(see `dead-letters list`)"
+        )
     letter = store.get(entry_id)
     if letter is None:
         raise click.ClickException(f"no dead letter {entry_id!r} (see `dead-letters list`)")

@@ -1,27 +1,45 @@
-"""Flower, the monitoring UI, made safe to expose (used by ``flowerconfig.py``).
+"""Flower, the monitoring UI, safe to expose however it is started.
 
 Flower reads its options from ``FLOWER_*`` variables (``FLOWER_BASIC_AUTH``,
 ``FLOWER_COOKIE_SECRET``, ``FLOWER_URL_PREFIX``, ``FLOWER_PERSISTENT``, ...). Its
-defaults suit a laptop, not production: with no authentication configured the UI
-and its API (which can shut workers down and send tasks) are open to anyone who
-reaches the port, and the cookie secret is random per process. So in production
-Flower refuses to start without authentication and an explicit cookie secret.
+defaults suit a laptop, not production: with no authentication the UI and its API
+(which can shut workers down, send tasks and show their arguments) are open to
+anyone who reaches the port, and the cookie secret is random per process.
 
-Flower serves ``/metrics`` (Prometheus) and ``/healthcheck`` without
-authentication, even when the UI has it. Here ``/metrics`` asks for the UI's
-authentication unless ``METRICS_WITHOUT_AUTH=true`` says that exposing it is a
-deliberate choice (e.g. the port is reachable only from Prometheus).
+The rules, in production:
+
+* Flower refuses to start without authentication (basic auth with a user and a
+  password in every entry, or OAuth), without a ``FLOWER_COOKIE_SECRET`` of at
+  least ``MIN_COOKIE_SECRET_CHARS`` characters, or with its API opened on purpose;
+* ``/metrics`` (which Flower serves without authentication, as ``/healthcheck``)
+  asks for the UI's authentication unless ``METRICS_WITHOUT_AUTH=true`` says
+  that exposing it is a deliberate choice.
+
+They are held in the Flower process itself, not by a settings file: Flower reads
+``flowerconfig.py`` only from its working directory (or ``--conf``), so a guard
+there is skipped by starting it anywhere else. When the service's app is loaded
+for ``celery -A <package> flower`` (wherever, however installed),
+:func:`guard_flower` replaces the Flower application class that the command
+builds with one that checks the options first.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
-from flower.views.monitor import Metrics
-from tornado.web import authenticated
+import click
 
 from ..config import Settings
+
+#: Shorter is not a secret: a cookie secret is the key that signs login sessions.
+MIN_COOKIE_SECRET_CHARS = 32
+#: Forget workers offline this long (s): after rolling updates the old node names
+#: would otherwise stay listed, and in the metrics, until Flower restarts.
+PURGE_OFFLINE_WORKERS_SECONDS = 3600
+TRUE = {"1", "true", "yes", "on"}
 
 
 def flower_problems(settings: Settings, options: Any, environ: Mapping[str, str]) -> list[str]:
@@ -29,24 +47,74 @@ def flower_problems(settings: Settings, options: Any, environ: Mapping[str, str]
     if settings.app_env != "production":
         return []
     problems = []
-    if not (options.basic_auth or options.auth):
+    basic_auth = [entry for entry in (options.basic_auth or []) if entry is not None]
+    if not (basic_auth or options.auth):
         problems.append(
             "no authentication: set FLOWER_BASIC_AUTH=user:password (or OAuth with FLOWER_AUTH "
             "and FLOWER_AUTH_PROVIDER); without it the UI and its API, which can stop workers "
             "and send tasks, are open to anyone who reaches the port"
         )
-    if not environ.get("FLOWER_COOKIE_SECRET"):
+    for entry in basic_auth:
+        user, _, password = entry.partition(":")
+        if not user or not password:
+            problems.append(
+                f"FLOWER_BASIC_AUTH entry {user or '(no user)'!r} has an empty user or "
+                "password: give every entry both, as user:password"
+            )
+    secret = environ.get("FLOWER_COOKIE_SECRET", "")
+    if len(secret) < MIN_COOKIE_SECRET_CHARS:
+        state = "is not set" if not secret else f"has {len(secret)} characters"
         problems.append(
-            "FLOWER_COOKIE_SECRET is not set: Flower would make up a random one per process, "
-            "so sessions break at each restart and differ between replicas; set a long random "
-            "value from your secret store"
+            f"FLOWER_COOKIE_SECRET {state}: it signs login sessions, so it must be a random "
+            f"value of at least {MIN_COOKIE_SECRET_CHARS} characters from your secret store "
+            "(and the same on every replica)"
         )
-    if environ.get("FLOWER_UNAUTHENTICATED_API", "").lower() in {"1", "true", "yes", "on"}:
+    if environ.get("FLOWER_UNAUTHENTICATED_API", "").lower() in TRUE:
         problems.append("FLOWER_UNAUTHENTICATED_API opens the API to anyone: unset it")
     return problems
 
 
 def require_auth_for_metrics() -> None:
     """Serve ``/metrics`` only to clients that pass the UI's authentication."""
+    from flower.views.monitor import Metrics
+    from tornado.web import authenticated
+
     if not getattr(Metrics.get, "__wrapped__", None):
         Metrics.get = authenticated(Metrics.get)
+
+
+def guard_flower(settings: Settings) -> None:
+    """In a ``celery flower`` process, make Flower hold the rules above before it serves."""
+    if not _running_flower_command():
+        return
+    import flower.command
+
+    flower_class = flower.command.Flower
+
+    class GuardedFlower(flower_class):  # type: ignore[misc, valid-type]
+        """Flower, refusing to start with options that break the service's rules."""
+
+        def __init__(self, options: Any = None, **kwargs: Any) -> None:
+            problems = flower_problems(settings, options, os.environ)
+            if problems:
+                click.echo("Flower refuses to start (APP_ENV=production):", err=True)
+                for problem in problems:
+                    click.echo(f"  - {problem}", err=True)
+                sys.exit(2)
+            if not settings.metrics_without_auth:
+                require_auth_for_metrics()
+            if options.purge_offline_workers is None:
+                options.purge_offline_workers = PURGE_OFFLINE_WORKERS_SECONDS
+            super().__init__(options=options, **kwargs)
+
+    flower.command.Flower = GuardedFlower
+
+
+def _running_flower_command() -> bool:
+    """Whether this process is ``celery ... flower`` (the app is loaded for that command)."""
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if context.info_name == "flower" or context.invoked_subcommand == "flower":
+            return True
+        context = context.parent
+    return False

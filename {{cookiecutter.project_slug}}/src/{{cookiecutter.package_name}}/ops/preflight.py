@@ -17,12 +17,12 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import click
 from celery import Celery, Task
 
-from ..config import Settings, get_settings
+from ..config import REPORTS_CONFIGURATION_ERRORS, Settings, get_settings
 from ..config.base import available_cpus, outlasting
 from ..reliability.guards import guards_of
 from .flower import flower_problems
@@ -356,8 +356,10 @@ def flower_open_in_production(subject: Subject) -> Iterable[Finding]:
     if not subject.for_flower:
         return
     environ = subject.environ
+    # As Flower reads them: FLOWER_BASIC_AUTH is a comma-separated list of user:password.
+    basic_auth = environ.get("FLOWER_BASIC_AUTH")
     options = SimpleNamespace(
-        basic_auth=environ.get("FLOWER_BASIC_AUTH"), auth=environ.get("FLOWER_AUTH")
+        basic_auth=basic_auth.split(",") if basic_auth else None, auth=environ.get("FLOWER_AUTH")
     )
     for problem in flower_problems(subject.settings, options, environ):
         yield Finding(
@@ -539,3 +541,27 @@ def preflight_command(ctx: click.Context, as_json: bool, for_flower: bool) -> No
         click.echo(f"{len(RULES)} rules checked: {errors} error(s), {warnings} warning(s)")
     if any(finding.severity == "error" for finding in findings):
         ctx.exit(1)
+
+
+def report_configuration_error(error: Exception) -> NoReturn:
+    """Report settings the service cannot start with as preflight's one finding; exit 1.
+
+    Called before the command runs (the app cannot be built), so ``--json`` is
+    read from the command line.
+    """
+    finding = Finding(
+        "invalid-configuration",
+        "error",
+        str(error),
+        "the service refuses to start with these values",
+        "correct the variables named in the problem",
+    )
+    if "--json" in sys.argv[1:]:
+        click.echo(json.dumps([asdict(finding)], indent=2))
+    else:
+        click.echo(f"ERROR [{finding.rule}] {finding.problem}")
+        click.echo(f"    fix: {finding.fix}")
+    sys.exit(1)
+
+
+setattr(preflight_command, REPORTS_CONFIGURATION_ERRORS, report_configuration_error)

@@ -17,6 +17,7 @@ from . import dead_letters
 from .errors import (
     TRANSIENT_ERRORS,
     AlreadyRunningError,
+    BusyError,
     LockBusyError,
     PermanentError,
     TransientError,
@@ -28,6 +29,7 @@ from .task import ServiceTask
 __all__ = [
     "TRANSIENT_ERRORS",
     "AlreadyRunningError",
+    "BusyError",
     "LockBusyError",
     "PermanentError",
     "ServiceTask",

@@ -29,12 +29,21 @@ class PermanentError(Exception):
     """A failure that will not go away by retrying: never retried, straight to dead letters."""
 
 
-class LockBusyError(TransientError):
-    """Another run holds the lock of this resource: retry later, so no work is lost."""
+class BusyError(TransientError):
+    """Another run holds the key this run needs: wait for it, then try again.
+
+    Not a failure: ``ServiceTask`` waits without spending the retries meant for
+    transient errors, however long the key stays held (a holder's key expires
+    after its time limit, so the wait ends).
+    """
 
 
-class AlreadyRunningError(TransientError):
-    """Another run holds the idempotency claim of this key: retry later, then reuse its result."""
+class LockBusyError(BusyError):
+    """Another run holds the lock of this resource: wait for it, so no work is lost."""
+
+
+class AlreadyRunningError(BusyError):
+    """Another run holds the idempotency claim of this key: wait, then reuse its result."""
 
 
 #: The errors ``ServiceTask`` retries by default. Extend it per task with the

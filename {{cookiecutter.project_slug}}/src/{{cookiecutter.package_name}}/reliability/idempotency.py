@@ -14,23 +14,27 @@ before the work is a race; here the key is *claimed* atomically first
 * a run whose process dies has its claim released by the worker's main process
   (see ``guards.py``); failing that, the claim expires after the hard time limit.
 
-Results are recorded as JSON (the service's serializer) for ``IDEMPOTENCY_TTL``
-seconds: duplicates arriving later than that run again.
+Results are recorded as JSON (the service's serializer, kombu's, which also
+takes dates, times, decimals and UUIDs) for ``IDEMPOTENCY_TTL`` seconds:
+duplicates arriving later than that run again. A result that JSON cannot hold
+does not undo the effect: the key is recorded as done without a result, the run
+fails with a :class:`PermanentError` saying so, and so does every duplicate, so
+that the effect still happens at most once.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from celery.utils.log import get_task_logger
+from kombu.utils.json import dumps, loads
 
 from ..config import get_settings
 from ..store import key, redis_client, release_if_owner, wait_if_owner
-from .errors import AlreadyRunningError
+from .errors import AlreadyRunningError, PermanentError
 from .guards import add_guard, hard_time_limit, outlasting, run_token
 from .keys import ArgumentKey, KeySpec
 
@@ -41,6 +45,8 @@ logger = get_task_logger(__name__)
 
 RUNNING = "running:"
 DONE = "done:"
+# Done, but the result could not be recorded: the value says why.
+DONE_WITHOUT_RESULT = "done-without-result:"
 
 # Records the result only while the run still holds its claim.
 _COMPLETE_IF_OWNER = """
@@ -70,10 +76,28 @@ class _ClaimGuard:
         """Claims always outlast the hard time limit: nothing to refuse."""
 
 
-def _recorded(value: bytes | str | None) -> tuple[bool, Any]:
+def _recorded(claim_name: str, value: bytes | str | None) -> tuple[bool, Any]:
+    """Whether the claim's work is done, and its result; raises if the result was lost."""
     if isinstance(value, str) and value.startswith(DONE):
-        return True, json.loads(value.removeprefix(DONE))
+        return True, loads(value.removeprefix(DONE))
+    if isinstance(value, str) and value.startswith(DONE_WITHOUT_RESULT):
+        raise PermanentError(
+            f"{claim_name!r} was done once already, but its result could not be recorded "
+            f"({value.removeprefix(DONE_WITHOUT_RESULT)}): not running it again"
+        )
     return False, None
+
+
+def _record_of(claim_name: str, result: Any) -> tuple[str, PermanentError | None]:
+    """What to record for a finished run, and the error to raise if it lacks the result."""
+    try:
+        return DONE + dumps(result), None
+    except (TypeError, ValueError) as error:
+        reason = f"the result, a {type(result).__name__}, is not JSON: {error}"
+        return DONE_WITHOUT_RESULT + reason, PermanentError(
+            f"{claim_name!r} is done, but {reason}; return JSON values from idempotent "
+            "tasks (a duplicate will not run it again)"
+        )
 
 
 def idempotent(
@@ -102,7 +126,7 @@ def idempotent(
             running = RUNNING + (run_token() or uuid.uuid4().hex)  # the task id, in a worker
             client = redis_client()
             if not client.set(claim, running, nx=True, ex=outlasting(hard_time_limit())):
-                done, result = _recorded(client.get(claim))
+                done, result = _recorded(claim_name, client.get(claim))
                 if done:
                     logger.info("duplicate of %r: returning the recorded result", claim_name)
                     return cast(R, result)
@@ -115,10 +139,12 @@ def idempotent(
             except BaseException:
                 release_if_owner(claim, running)
                 raise
-            record = DONE + json.dumps(result)
+            record, unrecordable = _record_of(claim_name, result)
             record_ttl = ttl or get_settings().idempotency_ttl
             if not client.eval(_COMPLETE_IF_OWNER, 1, claim, running, record, record_ttl):
                 logger.warning("claim %r expired during its run; result not recorded", claim_name)
+            if unrecordable is not None:
+                raise unrecordable
             return result
 
         add_guard(run_once, func, _ClaimGuard(key_of))

@@ -5,6 +5,10 @@ Every ``@app.task`` of the service gets, without writing it each time:
 * retries of transient errors only (``TRANSIENT_ERRORS``, extendable per task with
   the ``transient_errors`` option), after an exponential, capped, jittered delay,
   at most ``RETRY_MAX_RETRIES`` times; then the task fails and becomes a dead letter;
+* waits for a key another run holds (:class:`BusyError`: a busy lock, a claim being
+  worked on) that spend none of those retries: the delay starts at a second and
+  grows to the same cap, so a waiter follows a short holder closely and a long one
+  without a storm of messages;
 * no retry, ever, for :class:`PermanentError`, ``SoftTimeLimitExceeded``, or any
   error not named transient (a validation error fails once, not ten times);
 * logs with the task's name and id: the start (DEBUG), each retry with its delay,
@@ -18,7 +22,8 @@ Every ``@app.task`` of the service gets, without writing it each time:
 
 Celery has no global setting for retry counts or delays (the guide's
 ``CELERY_TASK_MAX_RETRIES`` is ignored silently): they are this class's
-attributes, set from the ``RETRY_*`` settings.
+attributes, set from the ``RETRY_*`` settings by :meth:`ServiceTask.configure`
+where the app is built.
 """
 
 from __future__ import annotations
@@ -38,14 +43,14 @@ from celery.exceptions import (
 from celery.utils.log import get_task_logger
 from redis.exceptions import LockError
 
-from ..config import get_settings
+from ..config import Settings
 from .backoff import retry_countdown
-from .errors import TRANSIENT_ERRORS, PermanentError, TransientError
+from .errors import TRANSIENT_ERRORS, BusyError, PermanentError, TransientError
 from .guards import guards_of
 
 logger = get_task_logger(__name__)
 
-_settings = get_settings()
+DEFAULTS = Settings.model_fields
 
 # Never retried, whatever a task lists as transient: Celery's own control flow,
 # permanent errors, the soft time limit, and lock release problems (which only
@@ -58,6 +63,10 @@ NEVER_RETRIED: tuple[type[BaseException], ...] = (
     SoftTimeLimitExceeded,
     LockError,
 )
+#: Header counting a run's waits for a busy key (they are not retries of a failure).
+BUSY_WAITS = "busy_waits"
+#: First wait for a busy key (s), at most: short holders are the common case.
+FIRST_BUSY_WAIT_SECONDS = 1.0
 # Failures reported by the worker's main process after the pool process died:
 # nothing in that process released what the run held.
 PROCESS_DIED: tuple[type[BaseException], ...] = (TimeLimitExceeded, WorkerLostError)
@@ -66,15 +75,24 @@ PROCESS_DIED: tuple[type[BaseException], ...] = (TimeLimitExceeded, WorkerLostEr
 class ServiceTask(Task[Any, Any]):
     """Base class of every task of the service (the app's ``task_cls``)."""
 
+    # The RETRY_* settings, set by configure() where the app is built; until then
+    # their defaults.
     #: Retries of transient errors; after that the task fails (a dead letter).
-    max_retries: int | None = _settings.retry_max_retries
+    max_retries: int | None = DEFAULTS["retry_max_retries"].default
     #: First retry delay. Celery also uses it to re-send a task whose process died.
     #: (celery-types declares it int; Celery takes any number of seconds.)
-    default_retry_delay: float = _settings.retry_backoff_base  # type: ignore[assignment]
+    default_retry_delay: float = DEFAULTS["retry_backoff_base"].default  # type: ignore[assignment]
     #: Cap on any retry delay.
-    retry_backoff_max: float = _settings.retry_backoff_max
+    retry_backoff_max: float = DEFAULTS["retry_backoff_max"].default
     #: What is worth retrying; override per task with ``@app.task(transient_errors=...)``.
     transient_errors: tuple[type[Exception], ...] = TRANSIENT_ERRORS
+
+    @classmethod
+    def configure(cls, settings: Settings) -> None:
+        """Take the retry policy from the service's settings (every task inherits it)."""
+        cls.max_retries = settings.retry_max_retries
+        cls.default_retry_delay = settings.retry_backoff_base
+        cls.retry_backoff_max = settings.retry_backoff_max
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, when a task is defined, a lock that could expire while it runs."""
@@ -94,20 +112,29 @@ class ServiceTask(Task[Any, Any]):
             if isinstance(error, SoftTimeLimitExceeded):
                 self._clean_up_after_soft_time_limit(args, kwargs)
             raise
+        except BusyError as error:
+            raise self._wait_for_holder(error) from error
         except self.transient_errors as error:
             if self._out_of_retries(error):
                 raise
             raise self._retry_later(error) from error
 
+    def _busy_waits(self) -> int:
+        return int(getattr(self.request, BUSY_WAITS, None) or 0)
+
+    def _failure_retries(self) -> int:
+        """Retries spent on failures: Celery counts the waits for busy keys too."""
+        return self.request.retries - self._busy_waits()
+
     def _out_of_retries(self, error: Exception) -> bool:
-        retries = self.request.retries
+        retries = self._failure_retries()
         if self.max_retries is None or retries < self.max_retries:
             return False
         logger.error("giving up after %d retries: %r", retries, error, extra={"retries": retries})
         return True
 
     def _retry_later(self, error: Exception) -> Retry:
-        retries = self.request.retries
+        retries = self._failure_retries()
         countdown = retry_countdown(retries, self.default_retry_delay, self.retry_backoff_max)
         if isinstance(error, TransientError) and error.retry_after is not None:
             countdown = max(countdown, error.retry_after)
@@ -119,7 +146,26 @@ class ServiceTask(Task[Any, Any]):
             error,
             extra={"retries": retries, "countdown": countdown},
         )
-        return self.retry(exc=error, countdown=countdown, throw=False)  # sends the retry
+        max_retries = None if self.max_retries is None else self.max_retries + self._busy_waits()
+        return self.retry(exc=error, countdown=countdown, throw=False, max_retries=max_retries)
+
+    def _wait_for_holder(self, error: BusyError) -> Retry:
+        waits = self._busy_waits()
+        first = min(FIRST_BUSY_WAIT_SECONDS, self.default_retry_delay)
+        countdown = retry_countdown(waits, first, self.retry_backoff_max)
+        if error.retry_after is not None:  # its own dead run's key: wait it out
+            countdown = max(countdown, error.retry_after)
+        logger.info(
+            "waiting %.2f s for another run: %s", countdown, error, extra={"countdown": countdown}
+        )
+        request = self.request
+        return self.retry(
+            exc=error,
+            countdown=countdown,
+            throw=False,
+            max_retries=request.retries + 1,  # a wait is not a retry of a failure
+            headers={**(request.headers or {}), BUSY_WAITS: str(waits + 1)},
+        )
 
     def _clean_up_after_soft_time_limit(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -1,0 +1,177 @@
+"""The worker's consumer: a malformed message is rejected and recorded, never fatal.
+
+Anyone who can publish to a queue can put anything on it. Celery's own consumer
+rejects some bad messages, but others (a body that is a JSON string, an array of
+the wrong length, a task name that is not a string) raise inside it and stop the
+worker with "Unrecoverable error"; the message stays queued, so every restart
+dies on it again. This consumer checks each task message before Celery reads it
+and, for anything it cannot run, rejects it without requeueing, writes one log
+line and records a dead letter with the raw body (truncated) and the reason.
+Messages Celery refuses itself (a content type not accepted, such as pickle; a
+body that does not decode; an unknown task) take the same way.
+
+It is the app's ``worker_consumer``; ``tests/worker/test_malformed_messages.py``
+sends each malformed shape to a real worker on the real broker.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from celery.utils.log import get_logger
+from celery.worker.consumer import Consumer as CeleryConsumer
+from kombu.message import Message
+from vine import promise
+
+from .reliability import dead_letters
+
+logger = get_logger(__name__)
+
+# What Celery's message parsing raises on a shape it does not expect; anything
+# else (a lost connection, above all) keeps Celery's own handling.
+PARSING_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+OPTIONAL_TEXT_HEADERS = ("root_id", "parent_id", "group", "shadow", "eta", "expires")
+
+
+def problem_with(message: Message) -> str | None:
+    """Why ``message`` is not a task message this worker can run, or None if it is.
+
+    Checks the task protocol's shape (version 2: the task's name and id in the
+    headers, the body ``[args, kwargs, embed]``; version 1: all of it in a body
+    object). A body that does not decode, or whose content type is not accepted,
+    is left to Celery, which refuses it before running anything.
+    """
+    headers = message.headers
+    if not isinstance(headers, dict) or "task" not in headers:
+        try:
+            payload = message.payload
+        except Exception:  # Celery reports the decoding error itself
+            return None
+        if isinstance(payload, dict) and "task" in payload:
+            return _protocol_1_problem(payload)
+        return "not a task message: no task name in its headers or body"
+    try:
+        payload = message.payload
+    except Exception:  # as above
+        return None
+    return _headers_problem(headers) or _body_problem(payload)
+
+
+def _headers_problem(headers: dict[str, Any]) -> str | None:
+    for name in ("task", "id"):
+        if not isinstance(headers.get(name), str) or not headers[name]:
+            return f"header {name!r} must be a non-empty string, got {headers.get(name)!r}"
+    for name in OPTIONAL_TEXT_HEADERS:
+        if headers.get(name) is not None and not isinstance(headers[name], str):
+            return f"header {name!r} must be a string or null, got {headers[name]!r}"
+    retries = headers.get("retries", 0)
+    if not _is_int(retries) or retries < 0:
+        return f"header 'retries' must be a non-negative integer, got {retries!r}"
+    limits = headers.get("timelimit")
+    if limits is not None and not (
+        isinstance(limits, list | tuple)
+        and len(limits) == 2
+        and all(limit is None or _is_number(limit) for limit in limits)
+    ):
+        return f"header 'timelimit' must be [hard, soft] seconds or nulls, got {limits!r}"
+    return None
+
+
+def _body_problem(payload: Any) -> str | None:
+    if not isinstance(payload, list | tuple) or len(payload) != 3:
+        return f"body must be [args, kwargs, embed], got {_describe(payload)}"
+    args, kwargs, embed = payload
+    if not isinstance(args, list | tuple):
+        return f"args must be an array, got {_describe(args)}"
+    if not isinstance(kwargs, dict):
+        return f"kwargs must be an object, got {_describe(kwargs)}"
+    if embed is not None and not isinstance(embed, dict):
+        return f"the body's third item must be an object or null, got {_describe(embed)}"
+    return None
+
+
+def _protocol_1_problem(payload: dict[str, Any]) -> str | None:
+    if not isinstance(payload.get("task"), str) or not isinstance(payload.get("id"), str):
+        return "protocol 1 body: 'task' and 'id' must be strings"
+    if not isinstance(payload.get("args", []), list) or not isinstance(
+        payload.get("kwargs", {}), dict
+    ):
+        return "protocol 1 body: 'args' must be an array and 'kwargs' an object"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return f"an array of {len(value)} item(s)"
+    return f"a JSON {type(value).__name__}" if value is not None else "null"
+
+
+class Consumer(CeleryConsumer):
+    """Celery's consumer, with every message it cannot run rejected and recorded."""
+
+    def create_task_handler(self, promise: Any = promise) -> Any:
+        """Check each message before Celery's handler reads it."""
+        handle = super().create_task_handler(promise)
+
+        def on_task_received(message: Message) -> None:
+            problem = problem_with(message)
+            if problem is not None:
+                self.reject_message(message, problem)
+                return
+            try:
+                handle(message)
+            except PARSING_ERRORS as error:  # a shape the check above does not know
+                self.reject_message(message, f"{type(error).__name__}: {error}")
+
+        return on_task_received
+
+    def reject_message(self, message: Message, reason: str) -> None:
+        """Reject ``message`` for good (no requeue), log one line and record a dead letter."""
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        queue = (message.delivery_info or {}).get("routing_key")
+        logger.error(
+            "rejected a message from queue %r (task %r, id %r): %s",
+            queue,
+            headers.get("task"),
+            headers.get("id"),
+            reason,
+        )
+        if not message.acknowledged:  # Celery may have settled it before failing
+            connection_errors = self.connection.connection_errors if self.connection else ()
+            message.reject_log_error(logger, connection_errors)
+        try:
+            dead_letters.record_rejected(message, reason)
+        except Exception:  # neither the store nor the spool took it: the worker serves on
+            logger.exception("could not record the rejected message as a dead letter")
+
+    # Celery's own refusals, each with one line instead of a traceback, and recorded.
+
+    def on_unknown_message(self, body: Any, message: Message) -> None:
+        """A message without a task name."""
+        self.reject_message(message, "not a task message: no task name")
+
+    def on_unknown_task(self, body: Any, message: Message, exc: Exception) -> None:
+        """A task this worker does not have (the caller's result, if any, says so too)."""
+        self.reject_message(message, f"task not registered on this worker: {exc}")
+        try:
+            self.app.backend.mark_as_failure(message.headers["id"], exc, call_errbacks=False)
+        except Exception:  # the result is a courtesy; the worker keeps serving
+            logger.warning("could not store the failure of %r as its result", message.headers)
+
+    def on_invalid_task(self, body: Any, message: Message, exc: Exception) -> None:
+        """A message Celery refuses (content type not accepted, a bad ETA, ...)."""
+        self.reject_message(message, f"{type(exc).__name__}: {exc}")
+
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+        """A body that does not decode."""
+        self.reject_message(message, f"body does not decode: {exc}")

@@ -1,0 +1,71 @@
+"""A ``redis-server`` of a test's own, which the test can stop and start again.
+
+Redis is shared by everything on a machine: a test that takes a server down
+(a broker restart, an outage of the service's store) starts its own, on a free
+port, and always stops it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+
+from .fixtures import eventually
+
+
+class RestartableRedis:
+    """A redis-server with appendonly persistence: what it held survives a restart."""
+
+    def __init__(self, directory: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server (again) on its port, and wait until it answers."""
+        self.process = subprocess.Popen(
+            [
+                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
+                "--save", "",
+            ],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        eventually(self.answers, timeout=10, what="the throwaway Redis to start")
+
+    def answers(self) -> bool:
+        """Whether the server answers PING."""
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        """Stop the server (its data stays on disk for the next start)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@contextmanager
+def own_redis(directory: Path) -> Iterator[RestartableRedis]:
+    """A started :class:`RestartableRedis`, stopped when the block ends."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("this test starts a redis-server of its own: put redis-server on PATH")
+    server = RestartableRedis(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
