@@ -95,7 +95,7 @@ def test_systemd_units_verify(project: Path, tmp_path: Path) -> None:
     units = sorted((project / "deploy" / "systemd").glob("*.service"))
     assert units
     for unit in units:
-        name = unit.name.replace("@.service", "@default.service")
+        name = unit.name.replace("@.service", "@general.service")
         checked = tmp_path / name
         checked.write_text(unit.read_text().replace(installed, str(stand_in)))
         assert run(systemd_analyze, "verify", checked) == "", f"{unit.name} has warnings"

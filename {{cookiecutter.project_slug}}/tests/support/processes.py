@@ -138,10 +138,13 @@ class WorkerProcess(CeleryProcess):
         concurrency: int = 1,
         environment: Mapping[str, str] | None = None,
         control_app: Celery[Any] = app,
+        queue_options: Sequence[str] | None = None,
     ) -> None:
         super().__init__(name, log_dir, environment)
         self.nodename = f"{self.name}@tests"
-        self.queues = list(queues)
+        #: How it chooses its queues: ``queue_options`` as given (a worker group's, say),
+        #: else ``--queues`` with ``queues``.
+        self.queue_options = list(queue_options or ["--queues", ",".join(queues)])
         self.concurrency = concurrency
         #: The app that pings it: one for the worker's broker.
         self.control_app = control_app
@@ -151,7 +154,7 @@ class WorkerProcess(CeleryProcess):
         return [
             "worker",
             "--hostname", self.nodename,
-            "--queues", ",".join(self.queues),
+            *self.queue_options,
             "--concurrency", str(self.concurrency),
             "--pool", "prefork",
             "--loglevel", "INFO",

@@ -1,4 +1,4 @@
-"""A worker per queue group: each task runs only on a worker of its queue."""
+"""A worker per worker group, started as the deploy files start it: each task runs there."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import redis
 from support import probes
 from support.fixtures import eventually
 from support.processes import StartWorker
+from support.worker_groups import queue_options
 
 from {{ cookiecutter.package_name }} import routing
 
@@ -13,9 +14,8 @@ from {{ cookiecutter.package_name }} import routing
 def test_each_queue_is_served_by_the_workers_of_its_group(
     start_worker: StartWorker, store: redis.Redis
 ) -> None:
-    general_queues = [q for q in routing.QUEUE_NAMES if q != routing.CRITICAL_QUEUE]
-    general = start_worker("general", queues=general_queues, concurrency=2)
-    urgent = start_worker("urgent", queues=[routing.CRITICAL_QUEUE])
+    general = start_worker("general", queue_options=queue_options("general"), concurrency=2)
+    urgent = start_worker("urgent", queue_options=queue_options("critical"))
 
     for queue in routing.QUEUE_NAMES:
         for n in range(3):

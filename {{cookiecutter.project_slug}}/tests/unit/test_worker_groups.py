@@ -1,0 +1,41 @@
+"""Every deploy file starts the worker groups alike, and none lists the domain queues.
+
+The general group consumes every queue except ``critical`` (Celery's
+``--exclude-queues``), so that a queue added to ``routing.py`` needs no change
+in any deploy file; ``tests/worker/test_adding_a_queue.py`` proves it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from support.worker_groups import (
+    GROUPS,
+    compose_command,
+    dockerfile_command,
+    queue_options,
+    queue_options_in,
+    systemd_queue_options,
+)
+
+from {{ cookiecutter.package_name }} import routing
+
+COMPOSE_SERVICES = {"general": "worker", "critical": "worker-critical"}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_compose_and_systemd_start_each_group_as_the_makefile_does(group: str) -> None:
+    expected = queue_options(group)
+
+    assert queue_options_in(compose_command(COMPOSE_SERVICES[group])) == expected
+    assert systemd_queue_options(group) == expected
+
+
+def test_the_image_runs_the_general_group() -> None:
+    assert queue_options_in(dockerfile_command()) == queue_options("general")
+
+
+def test_the_groups_name_only_the_critical_queue() -> None:
+    general, critical = queue_options("general"), queue_options("critical")
+
+    assert general == ["--exclude-queues", routing.CRITICAL_QUEUE]
+    assert critical == ["--queues", routing.CRITICAL_QUEUE]
