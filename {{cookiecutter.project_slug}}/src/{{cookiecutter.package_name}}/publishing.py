@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery.app import amqp
-from kombu.serialization import dumps
+from kombu.utils.json import dumps
 
 from .config import get_settings
 
@@ -30,11 +30,14 @@ class AMQP(amqp.AMQP):
     def as_task_v2(self, task_id: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Build the message, then refuse it if its body is over the limit."""
         message = super().as_task_v2(task_id, name, *args, **kwargs)
-        _, _, body = dumps(message.body, serializer=self.app.conf.task_serializer)
+        # The service sends JSON only (task_serializer), ASCII-escaped: characters are
+        # bytes. kombu's encoder, as the producer uses it, without its serializer
+        # registry or a settings lookup: this runs for every message sent.
+        size = len(dumps(message.body))
         limit = get_settings().task_max_payload_bytes
-        if len(body) > limit:
+        if size > limit:
             raise PayloadTooLargeError(
-                f"task {name}: its arguments are {len(body)} bytes serialized, more than "
+                f"task {name}: its arguments are {size} bytes serialized, more than "
                 f"TASK_MAX_PAYLOAD_BYTES={limit}; pass a reference to the data instead "
                 "(a storage key, a row id)"
             )
