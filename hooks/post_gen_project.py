@@ -1,8 +1,9 @@
 """Shape the generated project to the chosen options.
 
-Removes what the chosen options do not use and writes one task module per extra
-queue. It only touches files inside the new project: no network, no git, no
-installs, so that a template update (cruft) can replay it safely.
+Removes what the chosen options do not use, writes one task module per extra
+queue, and prints the next steps. It only touches files inside the new project:
+no network, no git, no installs, so that a template update (cruft) can replay it
+safely.
 """
 
 from __future__ import annotations
@@ -59,10 +60,23 @@ def remove_unused_files() -> None:
                 remove(path)
 
 
+def print_next_steps() -> None:
+    """Tell the user where the service is and how to start (the hook runs inside it)."""
+    print(
+        f"\nCreated {Path.cwd()}\n"
+        'Next steps (README.md, "Quick start", has the rest):\n'
+        f"  cd {Path.cwd()}\n"
+        "  make install            # uv sync: .venv with the service and its dev tools\n"
+        "  cp .env.example .env    # local settings (APP_ENV=development)\n"
+        "  make worker             # a worker of the general group; make help lists the rest\n"
+    )
+
+
 def main() -> int:
-    """Apply every file-level choice."""
+    """Apply every file-level choice, then say what to do next."""
     write_queue_modules()
     remove_unused_files()
+    print_next_steps()
     return 0
 
 

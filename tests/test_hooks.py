@@ -101,4 +101,7 @@ def test_valid_answers_generate(tmp_path: Path) -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "fleet-tracker" / "src" / "fleet_tracker" / "tasks" / "alerts.py").exists()
+    service = tmp_path / "fleet-tracker"
+    assert (service / "src" / "fleet_tracker" / "tasks" / "alerts.py").exists()
+    assert f"cd {service.resolve()}" in result.stdout, "no next steps printed"
+    assert "make install" in result.stdout
