@@ -43,20 +43,16 @@ def problem_with(message: Message) -> str | None:
     object). A body that does not decode, or whose content type is not accepted,
     is left to Celery, which refuses it before running anything.
     """
-    headers = message.headers
-    if not isinstance(headers, dict) or "task" not in headers:
-        try:
-            payload = message.payload
-        except Exception:  # Celery reports the decoding error itself
-            return None
-        if isinstance(payload, dict) and "task" in payload:
-            return _protocol_1_problem(payload)
-        return "not a task message: no task name in its headers or body"
     try:
-        payload = message.payload
-    except Exception:  # as above
+        payload = message.payload  # decoded once: Celery reuses it
+    except Exception:  # Celery reports the decoding error itself
         return None
-    return _headers_problem(headers) or _body_problem(payload)
+    headers = message.headers
+    if isinstance(headers, dict) and "task" in headers:
+        return _headers_problem(headers) or _body_problem(payload)
+    if isinstance(payload, dict) and "task" in payload:
+        return _protocol_1_problem(payload)
+    return "not a task message: no task name in its headers or body"
 
 
 def _headers_problem(headers: dict[str, Any]) -> str | None:

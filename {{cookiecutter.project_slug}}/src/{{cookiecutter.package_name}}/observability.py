@@ -43,6 +43,7 @@ from pythonjsonlogger.json import JsonFormatter
 JSON_FIELDS = ("asctime", "levelname", "name", "processName", "message")
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "processName": "process"}
 CUT = "... [cut: {} of {} characters kept]"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # ISO 8601
 
 
 def cut(text: str, limit: int) -> str:
@@ -96,7 +97,7 @@ class SizeBound(logging.Filter):
 
 def json_formatter() -> JsonFormatter:
     """One JSON object per line, with ISO 8601 times."""
-    return JsonFormatter(list(JSON_FIELDS), datefmt="%Y-%m-%dT%H:%M:%S%z", rename_fields=RENAMED)
+    return JsonFormatter(list(JSON_FIELDS), datefmt=TIME_FORMAT, rename_fields=RENAMED)
 
 
 def _add_filter(handler: logging.Handler, log_filter: logging.Filter) -> None:
@@ -118,7 +119,7 @@ def say_as_json(message: str, f: IO[str] = sys.__stderr__) -> None:  # type: ign
     module's locks could be held by the code the signal interrupted.
     """
     record = {
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "time": datetime.now(UTC).strftime(TIME_FORMAT),
         "level": "WARNING",
         "logger": "celery.apps.worker",
         "process": "MainProcess",

@@ -529,13 +529,8 @@ def preflight_command(ctx: click.Context, as_json: bool, for_flower: bool) -> No
     """
     app = ctx.obj.app
     findings = preflight(subject_of(app, app.main, for_flower))
-    if as_json:
-        click.echo(json.dumps([asdict(finding) for finding in findings], indent=2))
-    else:
-        for finding in findings:
-            click.echo(f"{finding.severity.upper()} [{finding.rule}] {finding.problem}")
-            click.echo(f"    why: {finding.why}")
-            click.echo(f"    fix: {finding.fix}")
+    echo_findings(findings, as_json)
+    if not as_json:
         errors = sum(finding.severity == "error" for finding in findings)
         warnings = len(findings) - errors
         click.echo(f"{len(RULES)} rules checked: {errors} error(s), {warnings} warning(s)")
@@ -556,12 +551,19 @@ def report_configuration_error(error: Exception) -> NoReturn:
         "the service refuses to start with these values",
         "correct the variables named in the problem",
     )
-    if "--json" in sys.argv[1:]:
-        click.echo(json.dumps([asdict(finding)], indent=2))
-    else:
-        click.echo(f"ERROR [{finding.rule}] {finding.problem}")
-        click.echo(f"    fix: {finding.fix}")
+    echo_findings([finding], as_json="--json" in sys.argv[1:])
     sys.exit(1)
+
+
+def echo_findings(findings: Sequence[Finding], as_json: bool) -> None:
+    """Print findings: a JSON document, or for people, each with its why and fix."""
+    if as_json:
+        click.echo(json.dumps([asdict(finding) for finding in findings], indent=2))
+        return
+    for finding in findings:
+        click.echo(f"{finding.severity.upper()} [{finding.rule}] {finding.problem}")
+        click.echo(f"    why: {finding.why}")
+        click.echo(f"    fix: {finding.fix}")
 
 
 setattr(preflight_command, REPORTS_CONFIGURATION_ERRORS, report_configuration_error)

@@ -16,9 +16,9 @@ Invariants:
   replayed.
 * **Never lost to a store outage.** When the service's Redis does not answer, the
   record is written to a file in ``DEAD_LETTER_SPOOL_DIR`` (one file per letter)
-  and added to the stream once Redis answers again: by the next record, by the
-  worker's consumer every few seconds, or by ``dead-letters import`` for files
-  copied off another machine.
+  and added to the stream once Redis answers again: by the next record of that
+  process, when a worker starts, or by ``dead-letters import`` (also for files
+  copied off another machine).
 * **One failure, one record**, even when two processes report it.
 
 ``celery -A <package> dead-letters`` lists, shows, replays, purges and imports them.
@@ -46,6 +46,7 @@ from kombu.utils.json import dumps, loads
 from redis.typing import StreamEntry
 
 from ..config import get_settings
+from ..observability import cut
 from ..store import key, redis_client
 
 logger = get_logger(__name__)
@@ -54,7 +55,6 @@ logger = get_logger(__name__)
 STREAM = key("dead-letters")
 # Marks a (task id, attempt) already recorded, so that one failure is one record.
 RECORDED_MARK_SECONDS = 24 * 3600
-TRUNCATED = "... [cut: {} of {} characters kept]"
 SPOOLED_SUFFIX = ".json"
 
 # One step, so that a record is never marked without being added: skip if the mark
@@ -214,12 +214,8 @@ def _add(fields: dict[str, str], mark: str | None) -> str | None:
 
 def _bounded(fields: dict[str, str]) -> dict[str, str]:
     limit = get_settings().dead_letter_max_field_chars
-    cut = {name for name, value in fields.items() if len(value) > limit}
-    bounded = {
-        name: value[:limit] + TRUNCATED.format(limit, len(value)) if name in cut else value
-        for name, value in fields.items()
-    }
-    if cut:
+    bounded = {name: cut(value, limit) for name, value in fields.items()}
+    if any(len(value) > limit for value in fields.values()):
         bounded["truncated"] = "1"
     return bounded
 
