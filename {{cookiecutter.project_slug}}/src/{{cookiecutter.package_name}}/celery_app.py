@@ -14,6 +14,7 @@ from celery import Celery
 from . import PACKAGE
 from .config import get_settings
 from .config.celery_settings import celery_settings
+from .health.worker import Heartbeat
 from .observability import configure_logging
 from .ops.flower import guard_flower
 from .publishing import AMQP
@@ -35,6 +36,9 @@ ServiceTask.configure(settings)
 # Task messages are built by publishing.AMQP, which refuses oversized arguments.
 app: Celery[Any] = Celery(PACKAGE, task_cls=ServiceTask, amqp=AMQP)
 app.config_from_object(celery_settings(settings, PACKAGE))
+# Liveness and readiness marks for the probe command, kept by the worker's consumer.
+Heartbeat.configure(settings)
+app.steps["consumer"].add(Heartbeat)
 configure_logging(settings.log_format, settings.log_max_chars)
 # Flower's production rules, held in the Flower process whatever its working directory.
 guard_flower(settings)

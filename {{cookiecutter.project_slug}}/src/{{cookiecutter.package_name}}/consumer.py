@@ -21,6 +21,7 @@ from typing import Any
 
 from celery.utils.log import get_logger
 from celery.worker.consumer import Consumer as CeleryConsumer
+from kombu import Connection
 from kombu.message import Message
 from vine import promise
 
@@ -130,6 +131,13 @@ class Consumer(CeleryConsumer):
                 self.reject_message(message, f"{type(error).__name__}: {error}")
 
         return on_task_received
+
+    def ensure_connected(self, conn: Connection) -> Connection:
+        """Connect, retrying; the liveness heartbeat goes on between attempts (health/)."""
+        health = getattr(self, "health", None)  # the Heartbeat bootstep (health/worker.py)
+        if health is not None:
+            conn = health.while_connecting(conn)
+        return super().ensure_connected(conn)
 
     def reject_message(self, message: Message, reason: str) -> None:
         """Reject ``message`` for good (no requeue), log one line and record a dead letter."""

@@ -6,21 +6,42 @@ mistake (a double deploy, a stuck old container) waits instead of sending every
 task twice. The lock expires ``beat_max_loop_interval`` x 5 seconds after a beat
 dies, and a waiting beat takes over.
 
+Each tick leaves beat's heartbeat for the probe command (``beat live``, see
+``health/``). A beat waiting for the lock does not tick: after the liveness window
+its probe fails and it is restarted, which is harmless, since it holds nothing.
+
 Workers do not import this module: the tasks it schedules live in ``tasks/``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery.schedules import crontab
+from redbeat import RedBeatScheduler
 
 from . import PACKAGE
 from .celery_app import app, settings
+from .health.marks import BEAT, Marks
 
 __all__ = ["app"]
 
+
+class Scheduler(RedBeatScheduler):  # type: ignore[misc]
+    """RedBeat's scheduler, leaving beat's heartbeat on every tick."""
+
+    marks = Marks(settings.health_dir, BEAT)
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        """Send what is due; live until the next tick plus the liveness window."""
+        interval = float(super().tick(*args, **kwargs))
+        self.marks.heartbeat(interval + settings.health_liveness_window)
+        return interval
+
+
 app.conf.update(
     # https://redbeat.readthedocs.io/en/latest/config.html
-    beat_scheduler="redbeat.RedBeatScheduler",
+    beat_scheduler=f"{__name__}:Scheduler",
     redbeat_redis_url=settings.redis_url,
     redbeat_key_prefix=f"{PACKAGE}:redbeat",
     # The service's Redis, not the broker: none of the broker's transport options.

@@ -94,6 +94,10 @@ class CeleryProcess:
         """Send ``sig`` to the main process only, as a supervisor would."""
         os.kill(self.pid, sig)
 
+    def exited(self) -> bool:
+        """Whether the process has ended."""
+        return self.process is not None and self.process.poll() is not None
+
     def wait(self, timeout: float) -> int:
         """Wait for the process to exit; its exit code."""
         assert self.process is not None, "not started"
@@ -216,6 +220,35 @@ class FlowerProcess(CeleryProcess):
             return error.code, error.read().decode()
         except OSError:
             return 0, ""
+
+
+class ExporterProcess(FlowerProcess):
+    """``celery exporter`` on a free port of 127.0.0.1: ready once ``/metrics`` answers."""
+
+    def __init__(
+        self, name: str, log_dir: Path, environment: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(name, log_dir, environment)
+        self.environment.update(EXPORTER_ADDRESS="127.0.0.1", EXPORTER_PORT=str(self.port))
+
+    def arguments(self) -> list[str]:
+        """The exporter's command line."""
+        return ["exporter"]
+
+    def is_ready(self) -> bool:
+        """Whether the exporter answers at all (401 included)."""
+        return self.get("/metrics")[0] != 0
+
+    def metrics(self, credentials: str | None = None) -> dict[str, float]:
+        """One scrape: each sample (``name{labels}``) and its value."""
+        status, text = self.get("/metrics", credentials)
+        assert status == 200, (status, text)
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                sample, _, value = line.rpartition(" ")
+                samples[sample] = float(value)
+        return samples
 
 
 #: Starts a worker process (the ``start_worker`` fixture): name, then WorkerProcess options.

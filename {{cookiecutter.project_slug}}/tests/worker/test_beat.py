@@ -10,6 +10,7 @@ from celery.schedules import schedule
 from redbeat import RedBeatSchedulerEntry
 from support import probes
 from support.fixtures import eventually
+from support.health import WINDOW, health_environment, passes, probe
 from support.processes import CeleryProcess, StartWorker
 
 from {{ cookiecutter.package_name }}.schedule import app
@@ -54,3 +55,24 @@ def test_beat_sends_to_a_worker_and_a_second_beat_waits_for_the_lock(
     eventually(second.is_ready, timeout=30, what="the second beat to take over")
     before = ticks(store)
     eventually(lambda: ticks(store) > before, timeout=30, what="ticks from the second beat")
+
+
+def test_beat_is_live_while_it_ticks_and_not_once_it_stops(
+    started: list[CeleryProcess], store: redis.Redis, tmp_path: Path
+) -> None:
+    marks = tmp_path / "health"
+    beat = BeatProcess("beat-probed", log_dir=tmp_path, environment=health_environment(marks))
+    started.append(beat)
+    beat.start()
+    eventually(lambda: passes(marks, "beat", "live"), timeout=10, what="beat to be live")
+
+    beat.send_signal(signal.SIGSTOP)
+    try:
+        # A tick at least every beat_max_loop_interval (5 s), late by more than the window.
+        eventually(
+            lambda: not passes(marks, "beat", "live"), timeout=5 + WINDOW + 1, what="not live"
+        )
+        assert "heartbeat overdue" in probe(marks, "beat", "live").stdout
+    finally:
+        beat.send_signal(signal.SIGCONT)
+    eventually(lambda: passes(marks, "beat", "live"), timeout=10, what="live again")

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveInt,
+    SecretStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -27,6 +28,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .. import PACKAGE
+from ..health.marks import DEFAULT_DIR as DEFAULT_HEALTH_DIR
 
 AppEnv = Literal["development", "production", "test"]
 # Seconds: a number, and a finite one ("inf" and "nan" parse as floats).
@@ -36,6 +38,11 @@ LogFormat = Literal["text", "json"]
 
 REDIS_SCHEMES = frozenset({"redis", "rediss"})
 AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
+
+# Seconds a broker connection attempt may take (kombu's socket_connect_timeout on
+# Redis, Celery's broker_connection_timeout on RabbitMQ): a broker that does not
+# answer is a failed attempt, retried, not a worker hanging in connect().
+BROKER_CONNECT_TIMEOUT = 4.0
 
 # Room between the hard time limit plus the longest retry delay and the Redis
 # visibility timeout: covers kombu's restore sweep and clock differences.
@@ -136,8 +143,26 @@ class Settings(BaseSettings):
     dead_letter_spool_dir: Path = Path(tempfile.gettempdir()) / f"{PACKAGE}-dead-letters"
 
     # --- Flower ------------------------------------------------------------
-    # Serve Flower's /metrics without authentication (a deliberate choice).
+    # Serve Flower's and the exporter's /metrics without authentication (a deliberate choice).
     metrics_without_auth: bool = False
+
+    # --- Queue metrics exporter (ops/exporter.py) ---------------------------
+    # Every interface: in a container the scraper comes from outside.
+    exporter_address: str = "0.0.0.0"
+    exporter_port: Annotated[int, Field(ge=0, le=65_535)] = 9808
+    # user:password that /metrics asks for; required in production (see the exporter).
+    exporter_basic_auth: SecretStr | None = None
+    # Seconds each scrape waits for the broker and for Redis.
+    exporter_scrape_timeout: PositiveSeconds = 5.0
+
+    # --- Health marks (health/) -------------------------------------------
+    # Where the worker and beat leave the marks the probe command reads: a writable
+    # directory (with a read-only root filesystem, a volume mounted there).
+    health_dir: Path = DEFAULT_HEALTH_DIR
+    # Seconds between heartbeats of a running worker.
+    health_heartbeat_interval: PositiveSeconds = 10.0
+    # Seconds a heartbeat may be late before the probe reports the process not live.
+    health_liveness_window: PositiveSeconds = 30.0
 
     # --- Logging -----------------------------------------------------------
     log_format: LogFormat = "json"
@@ -177,6 +202,12 @@ class Settings(BaseSettings):
                 "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, "
                 "or the cleanup that the soft limit allows never gets to run"
             )
+        if self.health_liveness_window <= BROKER_CONNECT_TIMEOUT:
+            raise ValueError(
+                f"HEALTH_LIVENESS_WINDOW must be above {BROKER_CONNECT_TIMEOUT:g} s, the longest "
+                "a broker connection attempt takes: a broker outage must not make the worker "
+                "look dead"
+            )
         if self.retry_backoff_base > self.retry_backoff_max:
             raise ValueError("RETRY_BACKOFF_BASE must not exceed RETRY_BACKOFF_MAX")
         if (
@@ -195,6 +226,15 @@ class Settings(BaseSettings):
     def broker_is_redis(self) -> bool:
         """Whether the broker is Redis (rather than RabbitMQ)."""
         return url_scheme(self.celery_broker_url) in REDIS_SCHEMES
+
+    @property
+    def shutdown_allowance(self) -> float:
+        """Seconds a worker's shutdown may take: the hard time limit, then the soft shutdown.
+
+        Stop grace periods (compose, systemd, Kubernetes) must exceed it, and the
+        worker stays live this long once its shutdown started (health/worker.py).
+        """
+        return self.celery_task_time_limit + self.celery_worker_soft_shutdown_timeout
 
     @property
     def minimum_visibility_timeout(self) -> int:

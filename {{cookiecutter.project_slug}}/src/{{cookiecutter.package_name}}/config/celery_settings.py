@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import routing
-from .base import Settings
+from .base import BROKER_CONNECT_TIMEOUT, Settings
 
 # The guide's log formats: the process, and for task records the task's name and id.
 WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"
@@ -38,6 +38,11 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # 110 s, then the worker exits and its supervisor restarts it (0 = forever).
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-broker_connection_max_retries
         "broker_connection_max_retries": settings.celery_broker_connection_max_retries,
+        # A connection attempt that gets no answer fails after this many seconds and is
+        # retried (the worker stays live meanwhile, health/worker.py). RabbitMQ; Redis
+        # has socket_connect_timeout below.
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-broker_connection_timeout
+        "broker_connection_timeout": BROKER_CONNECT_TIMEOUT,
         # --- Serialization -------------------------------------------------
         # JSON only: pickle would run code from anyone who can publish to the broker.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-accept_content
@@ -173,6 +178,9 @@ def broker_specific_settings(settings: Settings) -> dict[str, Any]:
                 # within each turn); urgent work has its own workers on "critical",
                 # so strict queue order would only starve the other queues.
                 "queue_order_strategy": "round_robin",
+                # A connection attempt that gets no answer fails, and is retried, after
+                # this many seconds (kombu's default waits as long as the OS does).
+                "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
             },
         }
     return {

@@ -335,6 +335,16 @@ def count() -> int:
     return int(redis_client().xlen(STREAM))
 
 
+def totals(client: redis.Redis | None = None) -> tuple[int, int | None]:
+    """How many dead letters are kept, and how many were ever added (None before Redis 7)."""
+    try:
+        info = (client or redis_client()).xinfo_stream(STREAM)
+    except redis.ResponseError:  # no stream yet: nothing ever added
+        return 0, 0
+    added = info.get("entries-added")
+    return int(info["length"]), None if added is None else int(added)
+
+
 def replay(app: Celery, entry_id: str) -> AsyncResult[Any] | None:
     """Send the task again with the same arguments (routed as usual) and drop the record.
 
