@@ -25,6 +25,7 @@ BEAT_FILES = (
     PACKAGE_DIR / "schedule.py",
     Path("tests") / "worker" / "test_beat.py",
     Path("deploy") / "systemd" / "{{ cookiecutter.project_slug }}-beat.service",
+    Path("deploy") / "kubernetes" / "beat.yaml",
 )
 CI_FILES = {
     "github": (Path(".github"),),

@@ -3,8 +3,9 @@
 For every combination of the option matrix: hadolint on the Dockerfile, the
 compose file against the Compose Specification schema, the CI file against its
 schema (and actionlint for GitHub Actions), ``systemd-analyze verify`` on the
-units, and the generated project's own pre-commit hooks (ruff and mypy) on a
-fresh install.
+units, and, on a fresh install, the generated project's own pre-commit hooks (ruff
+and mypy) and its tests of its deploy files (Kubernetes manifests and stop grace
+periods against its settings, worker groups and queues).
 """
 
 from __future__ import annotations
@@ -101,11 +102,21 @@ def test_systemd_units_verify(project: Path, tmp_path: Path) -> None:
         assert run(systemd_analyze, "verify", checked) == "", f"{unit.name} has warnings"
 
 
-def test_generated_project_passes_its_own_pre_commit_hooks(project: Path, tmp_path: Path) -> None:
+def test_generated_project_passes_its_hooks_and_deploy_file_tests(
+    project: Path, tmp_path: Path
+) -> None:
     # A fresh install in a copy (uv's cache makes it quick), then what a commit would
-    # run: ruff check, ruff format and mypy.
+    # run (ruff check, ruff format and mypy), then the service's own tests of its deploy
+    # files against its settings, worker groups and queues (no broker needed).
     copy = shutil.copytree(project, tmp_path / project.name)
     run("uv", "sync", "--no-progress", cwd=copy, timeout=600)
     run("git", "init", "--quiet", cwd=copy)
     run("git", "add", "--all", cwd=copy)
     run("uv", "run", "--no-sync", "pre-commit", "run", "--all-files", cwd=copy, timeout=600)
+    deploy_file_tests = ["tests/unit/test_kubernetes.py", "tests/unit/test_deploy_timings.py"]
+    output = run(
+        "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", *deploy_file_tests,
+        cwd=copy, timeout=600,
+    )  # fmt: skip
+    assert " passed" in output
+    assert "skipped" not in output

@@ -85,7 +85,10 @@ def test_config_files_parse(project: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == project.name
     for path in [*project.rglob("*.yml"), *project.rglob("*.yaml")]:
-        assert yaml.safe_load(path.read_text(encoding="utf-8")), path
+        # Kubernetes manifests hold several documents each.
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        assert documents, path
+        assert all(documents), path
 
 
 def test_expected_files_are_present_and_others_absent(
@@ -113,6 +116,11 @@ def test_expected_files_are_present_and_others_absent(
         package / "tasks" / "critical.py": True,
         package / "tasks" / "_domain_queue.py": False,
         package / "schedule.py": beat,
+        package / "health" / "probe.py": True,
+        project / "deploy" / "prometheus" / "alerts.yml": True,
+        project / "deploy" / "kubernetes" / "workers.yaml": True,
+        project / "deploy" / "kubernetes" / "keda" / "scaled-objects.yaml": True,
+        project / "deploy" / "kubernetes" / "beat.yaml": beat,
         project / ".github" / "workflows" / "ci.yml": ci == "github",
         project / ".gitlab-ci.yml": ci == "gitlab",
     }

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import signal
+import tomllib
 from pathlib import Path
 
 import redis
+import yaml
 from celery.schedules import schedule
 from redbeat import RedBeatSchedulerEntry
 from support import probes
 from support.fixtures import eventually
 from support.health import WINDOW, health_environment, passes, probe
-from support.processes import CeleryProcess, StartWorker
+from support.processes import PROJECT, CeleryProcess, StartWorker
 
 from {{ cookiecutter.package_name }}.schedule import app
 
@@ -76,3 +78,18 @@ def test_beat_is_live_while_it_ticks_and_not_once_it_stops(
     finally:
         beat.send_signal(signal.SIGCONT)
     eventually(lambda: passes(marks, "beat", "live"), timeout=10, what="live again")
+
+
+def test_kubernetes_runs_one_beat_replaced_with_recreate() -> None:
+    # Two beats at once would each wait for RedBeat's lock: a rollout must stop the old
+    # one first, and the probe must be beat's own.
+    manifest = PROJECT / "deploy" / "kubernetes" / "beat.yaml"
+    (deployment,) = yaml.safe_load_all(manifest.read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    (probe_command,) = pyproject["project"]["scripts"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert container["livenessProbe"]["exec"]["command"] == [probe_command, "beat", "live"]
+    assert container["command"][:4] == ["celery", "-A", f"{app.main}.schedule", "beat"]

@@ -44,6 +44,10 @@ AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
 # answer is a failed attempt, retried, not a worker hanging in connect().
 BROKER_CONNECT_TIMEOUT = 4.0
 
+# KiB of resident memory a worker's main process is allowed for: measured at about
+# 69 MiB with this template's app (config/celery_settings.py), with room to grow.
+MAIN_PROCESS_KIB = 131_072
+
 # Room between the hard time limit plus the longest retry delay and the Redis
 # visibility timeout: covers kombu's restore sweep and clock differences.
 VISIBILITY_MARGIN_SECONDS = 300
@@ -235,6 +239,19 @@ class Settings(BaseSettings):
         worker stays live this long once its shutdown started (health/worker.py).
         """
         return self.celery_task_time_limit + self.celery_worker_soft_shutdown_timeout
+
+    @property
+    def memory_bound_kib(self) -> int | None:
+        """KiB a worker stays under while its pool processes recycle at their bound.
+
+        The main process plus every pool process at CELERY_WORKER_MAX_MEMORY_PER_CHILD
+        (a process past it is replaced after its task). A container's memory limit must
+        exceed it, or the OOM killer comes before recycling. None without the bound.
+        """
+        if self.celery_worker_max_memory_per_child is None:
+            return None
+        pool = self.celery_worker_concurrency * self.celery_worker_max_memory_per_child
+        return MAIN_PROCESS_KIB + pool
 
     @property
     def minimum_visibility_timeout(self) -> int:
