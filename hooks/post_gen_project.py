@@ -15,6 +15,8 @@ from pathlib import Path
 PACKAGE = "{{ cookiecutter.package_name }}"
 DOMAIN_QUEUES = "{{ cookiecutter.__domain_queues }}"
 USE_BEAT = "{{ cookiecutter.use_beat }}" == "yes"
+TRACING = "{{ cookiecutter.tracing }}" == "opentelemetry"
+ERROR_TRACKING = "{{ cookiecutter.error_tracking }}" == "sentry"
 CI = "{{ cookiecutter.ci }}"
 
 PACKAGE_DIR = Path("src") / PACKAGE
@@ -26,6 +28,16 @@ BEAT_FILES = (
     Path("tests") / "worker" / "test_beat.py",
     Path("deploy") / "systemd" / "{{ cookiecutter.project_slug }}-beat.service",
     Path("deploy") / "kubernetes" / "beat.yaml",
+)
+TRACING_FILES = (
+    PACKAGE_DIR / "tracing.py",
+    Path("tests") / "worker" / "test_tracing.py",
+    Path("tests") / "support" / "otlp.py",
+)
+ERROR_TRACKING_FILES = (
+    PACKAGE_DIR / "error_tracking.py",
+    Path("tests") / "worker" / "test_error_tracking.py",
+    Path("tests") / "support" / "sentry.py",
 )
 CI_FILES = {
     "github": (Path(".github"),),
@@ -52,9 +64,17 @@ def write_queue_modules() -> None:
 
 def remove_unused_files() -> None:
     """Drop the files of options that were not chosen."""
-    if not USE_BEAT:
-        for path in BEAT_FILES:
-            remove(path)
+    options = (
+        (BEAT_FILES, USE_BEAT),
+        (TRACING_FILES, TRACING),
+        (ERROR_TRACKING_FILES, ERROR_TRACKING),
+    )
+    for paths, chosen in options:
+        if not chosen:
+            for path in paths:
+                remove(path)
+    if not (TRACING or ERROR_TRACKING):
+        remove(Path("bench") / "integrations.py")  # what they cost: nothing to measure
     for ci, paths in CI_FILES.items():
         if ci != CI:
             for path in paths:

@@ -20,6 +20,8 @@ CHOICES = {
     "broker": ("redis", "rabbitmq"),
     "result_backend": ("redis", "none"),
     "use_beat": ("yes", "no"),
+    "tracing": ("none", "opentelemetry"),
+    "error_tracking": ("none", "sentry"),
     "ci": ("github", "gitlab", "none"),
 }
 
@@ -41,11 +43,14 @@ DEPENDENCY_MODULES = frozenset(
         "click",
         "flower",
         "kombu",
+        "opentelemetry",
+        "prometheus_client",
         "pydantic",
         "pydantic_settings",
         "pythonjsonlogger",
         "redbeat",
         "redis",
+        "sentry_sdk",
         "tornado",
         "vine",
     }

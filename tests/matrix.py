@@ -28,13 +28,28 @@ MATRIX = [
     Combination("rabbitmq-no-results", {"broker": "rabbitmq", "result_backend": "none"}),
     Combination(
         "py313-two-queues-beat",
-        {"python_version": "3.13", "queues": "billing, pdf_render", "use_beat": "yes"},
+        {
+            "python_version": "3.13",
+            "queues": "billing, pdf_render",
+            "use_beat": "yes",
+            "tracing": "opentelemetry",
+        },
     ),
-    Combination("ci-gitlab", {"ci": "gitlab", "project_name": "Ledger Sync"}),
+    Combination(
+        "ci-gitlab-sentry",
+        {"ci": "gitlab", "project_name": "Ledger Sync", "error_tracking": "sentry"},
+    ),
     Combination("ci-none-no-extra-queues", {"ci": "none", "queues": ""}),
     Combination(
         "py311-rabbitmq-beat-one-queue",
-        {"python_version": "3.11", "broker": "rabbitmq", "queues": "webhooks", "use_beat": "yes"},
+        {
+            "python_version": "3.11",
+            "broker": "rabbitmq",
+            "queues": "webhooks",
+            "use_beat": "yes",
+            "tracing": "opentelemetry",
+            "error_tracking": "sentry",
+        },
     ),
     Combination(
         "longest-names",
@@ -66,6 +81,8 @@ SCENARIOS = [
             "python_version": "3.13",
             "queues": "thumbnails,transcode,webhooks",
             "use_beat": "yes",
+            "tracing": "opentelemetry",
+            "error_tracking": "sentry",
             "ci": "gitlab",
         },
     ),

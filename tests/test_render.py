@@ -99,6 +99,8 @@ def test_expected_files_are_present_and_others_absent(
         q.strip() for q in combination.answer("queues", "email,image").split(",") if q.strip()
     ]
     beat = combination.answer("use_beat", "no") == "yes"
+    tracing = combination.answer("tracing", "none") == "opentelemetry"
+    sentry = combination.answer("error_tracking", "none") == "sentry"
     ci = combination.answer("ci", "github")
     expected = {
         project / "README.md": True,
@@ -121,6 +123,11 @@ def test_expected_files_are_present_and_others_absent(
         project / "deploy" / "kubernetes" / "workers.yaml": True,
         project / "deploy" / "kubernetes" / "keda" / "scaled-objects.yaml": True,
         project / "deploy" / "kubernetes" / "beat.yaml": beat,
+        package / "tracing.py": tracing,
+        project / "tests" / "worker" / "test_tracing.py": tracing,
+        package / "error_tracking.py": sentry,
+        project / "tests" / "worker" / "test_error_tracking.py": sentry,
+        project / "bench" / "integrations.py": tracing or sentry,
         project / ".github" / "workflows" / "ci.yml": ci == "github",
         project / ".gitlab-ci.yml": ci == "gitlab",
     }
@@ -159,3 +166,27 @@ def differences(comparison: filecmp.dircmp[str]) -> list[str]:
     for sub in comparison.subdirs.values():
         found.extend(differences(sub))
     return found
+
+
+def test_tracing_and_error_tracking_are_there_only_when_chosen(
+    project: Path, combination: Combination
+) -> None:
+    chosen = {
+        "opentelemetry": combination.answer("tracing", "none") == "opentelemetry",
+        "sentry_sdk": combination.answer("error_tracking", "none") == "sentry",
+    }
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = " ".join(pyproject["project"]["dependencies"])
+    imports = {
+        match.group(1)
+        for path in [*(project / "src").rglob("*.py"), *(project / "tests").rglob("*.py")]
+        for match in re.finditer(
+            r"^\s*(?:from|import) (opentelemetry|sentry_sdk)\b",
+            path.read_text(encoding="utf-8"),
+            re.MULTILINE,
+        )
+    }
+
+    assert ("opentelemetry-sdk" in dependencies) == chosen["opentelemetry"]
+    assert ("sentry-sdk" in dependencies) == chosen["sentry_sdk"]
+    assert imports == {module for module, on in chosen.items() if on}

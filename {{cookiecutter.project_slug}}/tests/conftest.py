@@ -19,6 +19,15 @@ os.environ["CELERY_BROKER_URL"] = SERVICES.broker_url
 os.environ["REDIS_URL"] = SERVICES.store_url
 if service_stores_results():
     os.environ["CELERY_RESULT_BACKEND"] = SERVICES.results_url
+{%- if cookiecutter.tracing == "opentelemetry" %}
+# The test process exports nothing (no collector here); test_tracing.py starts workers
+# that export to a local receiver.
+os.environ["OTEL_SDK_DISABLED"] = "true"
+{%- endif %}
+{%- if cookiecutter.error_tracking == "sentry" %}
+# Nothing is reported from the tests but to test_error_tracking.py's local endpoint.
+os.environ.pop("SENTRY_DSN", None)
+{%- endif %}
 
 # Fixtures of the integration and worker tests: services, store, empty_queues.
 pytest_plugins = ("support.fixtures",)

@@ -14,6 +14,9 @@ from celery import Celery
 from . import PACKAGE
 from .config import get_settings
 from .config.celery_settings import celery_settings
+{%- if cookiecutter.error_tracking == "sentry" %}
+from .error_tracking import report_errors
+{%- endif %}
 from .health.worker import Heartbeat
 from .observability import configure_logging
 from .ops.flower import guard_flower
@@ -21,6 +24,9 @@ from .publishing import AMQP
 from .redis_transport import use_for_redis_urls
 from .reliability import ServiceTask
 from .routing import priority_levels
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from .tracing import trace_tasks
+{%- endif %}
 
 settings = get_settings()
 
@@ -42,6 +48,14 @@ app.steps["consumer"].add(Heartbeat)
 configure_logging(settings.log_format, settings.log_max_chars)
 # Flower's production rules, held in the Flower process whatever its working directory.
 guard_flower(settings)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+# Spans for every task sent and run, exported over OTLP from each process (tracing.py).
+trace_tasks()
+{%- endif %}
+{%- if cookiecutter.error_tracking == "sentry" %}
+# Tasks that fail for good, reported to Sentry once (error_tracking.py).
+report_errors(settings)
+{%- endif %}
 
 #: ``high``/``normal``/``low`` on the broker's priority scale, for ``apply_async(priority=...)``.
 priority = priority_levels(settings.broker_is_redis)

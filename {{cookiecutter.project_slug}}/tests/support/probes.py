@@ -46,6 +46,12 @@ def permanent_failure(label: str) -> None:
 
 
 @app.task
+def rejects_payload(card_number: str) -> None:
+    """Fail with a permanent error whose message does not repeat the argument."""
+    raise PermanentError("the card was declined")
+
+
+@app.task
 def invalid_input(label: str) -> None:
     """Fail with a permanent error, touching nothing (not even the service's Redis)."""
     raise PermanentError(f"{label}: the payload is invalid")

@@ -167,6 +167,16 @@ class Settings(BaseSettings):
     health_heartbeat_interval: PositiveSeconds = 10.0
     # Seconds a heartbeat may be late before the probe reports the process not live.
     health_liveness_window: PositiveSeconds = 30.0
+{%- if cookiecutter.error_tracking == "sentry" %}
+
+    # --- Error tracking (error_tracking.py) ---------------------------------
+    # Where failures are reported (Settings > Client Keys in Sentry); unset: nowhere.
+    sentry_dsn: SecretStr | None = None
+    # The environment reports are filed under; unset: APP_ENV.
+    sentry_environment: str | None = None
+    # Send task arguments and local variables with reports (they may be personal data).
+    sentry_send_task_arguments: bool = False
+{%- endif %}
 
     # --- Logging -----------------------------------------------------------
     log_format: LogFormat = "json"
