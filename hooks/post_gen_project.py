@@ -15,6 +15,7 @@ from pathlib import Path
 PACKAGE = "{{ cookiecutter.package_name }}"
 DOMAIN_QUEUES = "{{ cookiecutter.__domain_queues }}"
 USE_BEAT = "{{ cookiecutter.use_beat }}" == "yes"
+REDIS_BROKER = "{{ cookiecutter.broker }}" == "redis"
 TRACING = "{{ cookiecutter.tracing }}" == "opentelemetry"
 ERROR_TRACKING = "{{ cookiecutter.error_tracking }}" == "sentry"
 CI = "{{ cookiecutter.ci }}"
@@ -39,6 +40,7 @@ ERROR_TRACKING_FILES = (
     Path("tests") / "worker" / "test_error_tracking.py",
     Path("tests") / "support" / "sentry.py",
 )
+REDIS_BROKER_FILES = (Path("tests") / "worker" / "test_frozen_broker.py",)
 CI_FILES = {
     "github": (Path(".github"),),
     "gitlab": (Path(".gitlab-ci.yml"),),
@@ -66,6 +68,7 @@ def remove_unused_files() -> None:
     """Drop the files of options that were not chosen."""
     options = (
         (BEAT_FILES, USE_BEAT),
+        (REDIS_BROKER_FILES, REDIS_BROKER),
         (TRACING_FILES, TRACING),
         (ERROR_TRACKING_FILES, ERROR_TRACKING),
     )

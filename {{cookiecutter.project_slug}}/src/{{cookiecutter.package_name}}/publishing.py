@@ -1,9 +1,15 @@
-"""Sending tasks: a message whose arguments exceed ``TASK_MAX_PAYLOAD_BYTES`` is refused.
+"""Sending tasks: what the broker cannot keep safely is refused when it is sent.
 
-A huge argument costs broker memory while it waits, and a dead letter and log
-lines if it fails; the worker would take it all the same. Refused when it is
-sent, it is the caller's error, with the size and the limit, and nothing
-reaches the broker: pass a reference instead (a storage key, a row id).
+* Arguments over ``TASK_MAX_PAYLOAD_BYTES``: a huge argument costs broker memory
+  while it waits, and a dead letter and log lines if it fails; the worker would take
+  it all the same. Pass a reference instead (a storage key, a row id).
+* A countdown or ETA beyond ``Settings.longest_countdown``: a worker reserves such a
+  task at once and holds it until it is due, and the broker takes a reserved message
+  back after the Redis visibility timeout or RabbitMQ's ``consumer_timeout``, so it
+  would run twice (kombu#337). Schedule it with beat, or raise the timeout.
+
+Either is the caller's error, with the figure and the limit, and nothing reaches
+the broker.
 
 Every task message of the app is built by :meth:`AMQP.as_task_v2`, whether it is
 sent with ``delay``/``apply_async``, by name with ``send_task``, or as a retry;
@@ -12,29 +18,53 @@ sent with ``delay``/``apply_async``, by name with ``send_task``, or as a retry;
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from celery.app import amqp
 from kombu.utils.json import dumps
 
-from .config import get_settings
+from .config import Settings, get_settings
 
 
 class PayloadTooLargeError(ValueError):
     """A task's serialized arguments are larger than ``TASK_MAX_PAYLOAD_BYTES``."""
 
 
+class CountdownTooLongError(ValueError):
+    """A task's countdown or ETA is beyond what the broker holds a waiting message."""
+
+
+def refuse_long_wait(name: str, eta: datetime, settings: Settings) -> None:
+    """Raise CountdownTooLongError if the task would wait past ``longest_countdown``."""
+    if eta.tzinfo is None:  # Celery writes UTC (enable_utc)
+        eta = eta.replace(tzinfo=UTC)
+    wait = (eta - datetime.now(UTC)).total_seconds()
+    if wait <= settings.longest_countdown:
+        return
+    held = "BROKER_VISIBILITY_TIMEOUT" if settings.broker_is_redis else "RabbitMQ consumer_timeout"
+    raise CountdownTooLongError(
+        f"task {name}: it would wait {wait:.0f} s, longer than the broker holds a waiting "
+        f"message ({settings.longest_countdown} s: {held} less the time limit); schedule "
+        "it with beat, or raise the timeout"
+    )
+
+
 class AMQP(amqp.AMQP):
-    """Celery's message building, with the size of the arguments bounded."""
+    """Celery's message building, refusing what the broker cannot keep safely."""
 
     def as_task_v2(self, task_id: str, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Build the message, then refuse it if its body is over the limit."""
+        """Build the message, then refuse it if its body or its countdown is over the limit."""
         message = super().as_task_v2(task_id, name, *args, **kwargs)
+        settings = get_settings()
+        eta = message.headers.get("eta")
+        if eta is not None:  # a countdown arrives as an ETA too
+            refuse_long_wait(name, datetime.fromisoformat(eta), settings)
         # The service sends JSON only (task_serializer), ASCII-escaped: characters are
         # bytes. kombu's encoder, as the producer uses it, without its serializer
         # registry or a settings lookup: this runs for every message sent.
         size = len(dumps(message.body))
-        limit = get_settings().task_max_payload_bytes
+        limit = settings.task_max_payload_bytes
         if size > limit:
             raise PayloadTooLargeError(
                 f"task {name}: its arguments are {size} bytes serialized, more than "

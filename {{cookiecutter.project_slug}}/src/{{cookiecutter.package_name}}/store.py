@@ -12,6 +12,7 @@ import redis
 
 from . import PACKAGE
 from .config import get_settings
+from .config.base import BROKER_CONNECT_TIMEOUT
 
 # Deletes a key only while it still holds the caller's token: a lock or claim that
 # expired and was taken by another run is left alone.
@@ -23,18 +24,22 @@ return 0
 """
 
 
-# Seconds to wait for a connection: an unreachable host (not a refused port) would
-# otherwise hold the caller, the worker's consumer among them, for minutes.
-CONNECT_TIMEOUT_SECONDS = 5
-
-
 @cache
 def redis_client() -> redis.Redis:
-    """The process's client; redis-py reconnects after a fork, so pool children can share it."""
+    """The process's client; redis-py reconnects after a fork, so pool children can share it.
+
+    Connection attempts and commands time out (an unreachable or frozen Redis would
+    otherwise hold the caller, the worker's consumer among them, for minutes): the
+    caller gets a ``redis.TimeoutError``, which ``ServiceTask`` retries as transient.
+    """
+    settings = get_settings()
     return redis.Redis.from_url(
-        get_settings().redis_url,
+        settings.redis_url,
         decode_responses=True,
-        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        socket_connect_timeout=BROKER_CONNECT_TIMEOUT,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_keepalive=True,
+        health_check_interval=settings.redis_health_check_interval,
     )
 
 

@@ -8,6 +8,7 @@ port, and always stops it.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -51,9 +52,20 @@ class RestartableRedis:
         except redis.RedisError:
             return False
 
+    def freeze(self) -> None:
+        """Stop the server's process (SIGSTOP): connections stay open, nothing answers."""
+        assert self.process is not None, "not started"
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server go on (SIGCONT)."""
+        assert self.process is not None, "not started"
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the server (its data stays on disk for the next start)."""
         if self.process is not None:
+            self.thaw()  # a frozen process would hold its SIGTERM
             self.process.terminate()
             self.process.wait(10)
 

@@ -117,9 +117,11 @@ def test_the_installed_command_imports_neither_celery_nor_the_settings(tmp_path:
     assert heavy == set()
 
 
-def test_a_liveness_window_a_broker_connection_attempt_could_outlast_is_refused() -> None:
+def test_a_liveness_window_a_connection_attempt_or_command_could_outlast_is_refused() -> None:
+    with pytest.raises(ValidationError, match="HEALTH_LIVENESS_WINDOW must be above 10 s"):
+        Settings(health_liveness_window=10)  # REDIS_SOCKET_TIMEOUT: 10 s
     with pytest.raises(ValidationError, match="HEALTH_LIVENESS_WINDOW must be above 4 s"):
-        Settings(health_liveness_window=4)
+        Settings(health_liveness_window=4, redis_socket_timeout=1)  # a connection attempt
 
 
 def test_a_worker_refuses_to_start_when_it_cannot_write_its_marks(tmp_path: Path) -> None:

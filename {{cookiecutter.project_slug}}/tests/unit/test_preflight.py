@@ -232,3 +232,22 @@ def test_the_command_prints_json_for_ci() -> None:
     findings = json.loads(result.stdout)
     assert {"rule": "acks-early", "severity": "warning"}.items() <= findings[0].items()
     assert result.returncode == 0
+
+
+def test_a_task_whose_retries_wait_longer_than_the_broker_holds_is_caught(
+    production: Subject,
+) -> None:
+    app = Celery("probe", task_cls=ServiceTask)
+    longest = production.settings.longest_countdown
+
+    @app.task(retry_backoff_max=longest + 1)
+    def sync_crm() -> None: ...
+
+    @app.task(retry_backoff_max=longest)
+    def sync_erp() -> None: ...
+
+    hit = [f.problem for f in preflight(replace(production, tasks=[sync_crm, sync_erp]))]
+    assert [problem for problem in hit if "retry_backoff_max" in problem] == [
+        f"{sync_crm.name}: retries wait up to {longest + 1:g} s (retry_backoff_max), the "
+        f"broker holds a waiting message {longest} s at most"
+    ]

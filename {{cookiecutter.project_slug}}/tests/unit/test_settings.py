@@ -143,3 +143,26 @@ def test_visibility_timeout_below_limit_and_retry_delay_is_refused(
 
     with pytest.raises(ConfigurationError, match="BROKER_VISIBILITY_TIMEOUT must be at least 930"):
         load_settings()
+
+
+def test_the_longest_countdown_is_what_the_broker_holds_less_a_run(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    redis = ProductionSettings(celery_broker_url="redis://localhost:6379/0")
+    rabbitmq = ProductionSettings(celery_broker_url="amqp://guest:guest@localhost:5672//")
+
+    # A run outlasts the 300 s hard limit by its margin: 330 s.
+    assert redis.longest_countdown == redis.visibility_timeout - 330 == 900
+    assert rabbitmq.longest_countdown == 1800 - 330  # RabbitMQ's default consumer_timeout
+    # The retries' own countdowns always fit.
+    assert redis.longest_countdown >= redis.retry_backoff_max
+
+
+def test_an_eta_task_limit_that_would_block_other_tasks_is_refused(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("CELERY_WORKER_CONCURRENCY", "4")
+    environment.setenv("CELERY_WORKER_ETA_TASK_LIMIT", "4")
+
+    with pytest.raises(ConfigurationError, match="CELERY_WORKER_ETA_TASK_LIMIT must be above 4"):
+        load_settings()

@@ -44,6 +44,10 @@ AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
 # answer is a failed attempt, retried, not a worker hanging in connect().
 BROKER_CONNECT_TIMEOUT = 4.0
 
+# RabbitMQ's consumer_timeout (rabbitmq.conf; 30 minutes unless changed there): a
+# message unacknowledged for longer is taken back and its channel closed.
+RABBITMQ_CONSUMER_TIMEOUT = 1800
+
 # KiB of resident memory a worker's main process is allowed for: measured at about
 # 69 MiB with this template's app (config/celery_settings.py), with room to grow.
 MAIN_PROCESS_KIB = 131_072
@@ -100,6 +104,13 @@ class Settings(BaseSettings):
     # Locks, idempotency claims and dead letters (always Redis, whatever the broker).
     redis_url: str = "redis://localhost:6379/2"
     celery_broker_connection_max_retries: NonNegativeInt = 10
+    # Seconds a Redis command (broker, results, the service's store) may wait for its
+    # reply: a Redis that stops answering without closing the connection (a network
+    # partition, a frozen host) fails the command instead of hanging the worker.
+    redis_socket_timeout: PositiveSeconds = 10.0
+    # Seconds between checks of idle Redis connections (redis-py's health check, and
+    # kombu's of a consumer's BRPOP: one overdue by this plus 1 s is reconnected).
+    redis_health_check_interval: PositiveInt = 25
 
     # --- Worker ------------------------------------------------------------
     celery_worker_concurrency: PositiveInt = Field(default_factory=available_cpus)
@@ -108,6 +119,9 @@ class Settings(BaseSettings):
     # KiB of peak resident memory per pool child; see celery_settings.py.
     celery_worker_max_memory_per_child: PositiveInt | None = 200_000
     celery_worker_soft_shutdown_timeout: NonNegativeSeconds = 60.0
+    # Messages a worker may hold at once, countdown and ETA tasks included (each such
+    # task raises its prefetch by one until it starts); see celery_settings.py.
+    celery_worker_eta_task_limit: PositiveInt | None = 1000
     celery_worker_send_task_events: bool = True
 
     # --- Tasks -------------------------------------------------------------
@@ -216,11 +230,19 @@ class Settings(BaseSettings):
                 "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, "
                 "or the cleanup that the soft limit allows never gets to run"
             )
-        if self.health_liveness_window <= BROKER_CONNECT_TIMEOUT:
+        longest_wait = max(BROKER_CONNECT_TIMEOUT, self.redis_socket_timeout)
+        if self.health_liveness_window <= longest_wait:
             raise ValueError(
-                f"HEALTH_LIVENESS_WINDOW must be above {BROKER_CONNECT_TIMEOUT:g} s, the longest "
-                "a broker connection attempt takes: a broker outage must not make the worker "
-                "look dead"
+                f"HEALTH_LIVENESS_WINDOW must be above {longest_wait:g} s, the longest a "
+                "connection attempt or a Redis command waits (REDIS_SOCKET_TIMEOUT): an "
+                "outage must not make the worker look dead"
+            )
+        held = self.celery_worker_concurrency * self.celery_worker_prefetch_multiplier
+        eta_limit = self.celery_worker_eta_task_limit
+        if eta_limit is not None and eta_limit <= held:
+            raise ValueError(
+                f"CELERY_WORKER_ETA_TASK_LIMIT must be above {held} (concurrency x prefetch "
+                "multiplier): at or below it, a worker holding countdown tasks takes no other"
             )
         if self.retry_backoff_base > self.retry_backoff_max:
             raise ValueError("RETRY_BACKOFF_BASE must not exceed RETRY_BACKOFF_MAX")
@@ -249,6 +271,17 @@ class Settings(BaseSettings):
         worker stays live this long once its shutdown started (health/worker.py).
         """
         return self.celery_task_time_limit + self.celery_worker_soft_shutdown_timeout
+
+    @property
+    def longest_countdown(self) -> int:
+        """Seconds a countdown or ETA may be: the task must start and end in time.
+
+        The broker takes a reserved message back (Redis after the visibility timeout,
+        RabbitMQ after its ``consumer_timeout``), counted from when a worker reserves
+        it, at once for a countdown task; a run outlasts the hard time limit.
+        """
+        held = self.visibility_timeout if self.broker_is_redis else RABBITMQ_CONSUMER_TIMEOUT
+        return held - outlasting(self.celery_task_time_limit)
 
     @property
     def memory_bound_kib(self) -> int | None:

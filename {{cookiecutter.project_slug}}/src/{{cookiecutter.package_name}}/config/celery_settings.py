@@ -119,6 +119,13 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # then requeue them unacknowledged; plain SIGTERM stays Celery's warm shutdown.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_soft_shutdown_timeout
         "worker_soft_shutdown_timeout": settings.celery_worker_soft_shutdown_timeout,
+        # A countdown or ETA task is reserved at once and raises the worker's prefetch
+        # by one until it is due: a flood of them would all sit in the worker's memory.
+        # 1000 held messages are a few MiB (a message is a few KiB; TASK_MAX_PAYLOAD_BYTES
+        # bounds the worst); the rest waits on the broker. It must stay above
+        # concurrency x prefetch, or held countdown tasks would block every other task.
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_eta_task_limit
+        "worker_eta_task_limit": settings.celery_worker_eta_task_limit,
         # --- Monitoring ----------------------------------------------------
         # Task events feed Flower and its Prometheus metrics.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_send_task_events
@@ -133,6 +140,13 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # --- Results -------------------------------------------------------
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-result_backend
         "result_backend": settings.celery_result_backend,
+        # The same dead-peer timeouts as the broker's (Celery waits 120 s by default).
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-redis_socket_timeout
+        "redis_socket_timeout": settings.redis_socket_timeout,
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-redis_socket_connect_timeout
+        "redis_socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-redis_socket_keepalive
+        "redis_socket_keepalive": True,
         # Store results only for tasks that opt in with ignore_result=False.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_ignore_result
         "task_ignore_result": True,
@@ -150,6 +164,15 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
     }
     config.update(broker_specific_settings(settings))
     return config
+
+
+def redis_connection_options(settings: Settings) -> dict[str, Any]:
+    """Options that make a Redis connection notice a dead or frozen peer (kombu, redis-py)."""
+    return {
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_keepalive": True,
+        "health_check_interval": settings.redis_health_check_interval,
+    }
 
 
 def broker_specific_settings(settings: Settings) -> dict[str, Any]:
@@ -181,6 +204,11 @@ def broker_specific_settings(settings: Settings) -> dict[str, Any]:
                 # A connection attempt that gets no answer fails, and is retried, after
                 # this many seconds (kombu's default waits as long as the OS does).
                 "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+                # A Redis that stops answering without closing the connection: a command
+                # fails after socket_timeout instead of waiting forever, a consumer's
+                # BRPOP overdue by health_check_interval + 1 s is reconnected, and TCP
+                # keepalive notices a peer that vanished (see redis_connection_options).
+                **redis_connection_options(settings),
             },
         }
     return {

@@ -25,3 +25,5 @@ class TestSettings(Settings):
     # Small, so that a test can fill the dead-letter stream past its bound.
     dead_letter_maxlen: PositiveInt = 20
     log_format: LogFormat = "text"
+    # Below the test-sized liveness window (tests/support/health.py).
+    redis_socket_timeout: PositiveSeconds = 3.0

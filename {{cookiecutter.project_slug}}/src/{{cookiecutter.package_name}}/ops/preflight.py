@@ -23,7 +23,7 @@ import click
 from celery import Celery, Task
 
 from ..config import REPORTS_CONFIGURATION_ERRORS, Settings, get_settings
-from ..config.base import available_cpus, outlasting
+from ..config.base import RABBITMQ_CONSUMER_TIMEOUT, available_cpus, outlasting
 from ..reliability.guards import guards_of
 from .flower import flower_problems
 
@@ -31,7 +31,6 @@ Severity = Literal["error", "warning"]
 
 # RabbitMQ closes a channel whose unacknowledged message is older than this (its
 # default consumer_timeout, 30 minutes); the message is then delivered again.
-RABBITMQ_CONSUMER_TIMEOUT = 1800
 # Not Celery settings, however often they are written as if they were.
 NOT_CELERY_SETTINGS = {
     "CELERY_TASK_MAX_RETRIES": "RETRY_MAX_RETRIES",
@@ -288,6 +287,25 @@ def rabbitmq_consumer_timeout(subject: Subject) -> Iterable[Finding]:
             f"(default {RABBITMQ_CONSUMER_TIMEOUT} s) and delivers it again",
             "shorten the limits, or raise consumer_timeout in rabbitmq.conf above that",
         )
+
+
+@rule
+def retry_delay_beyond_countdown_limit(subject: Subject) -> Iterable[Finding]:
+    """Tasks whose retries wait longer than the broker holds a waiting message."""
+    longest = subject.settings.longest_countdown
+    for task in subject.tasks:
+        delay = getattr(task, "retry_backoff_max", None)
+        if isinstance(delay, int | float) and delay > longest:
+            yield Finding(
+                "retry-delay-beyond-countdown-limit",
+                "error",
+                f"{task.name}: retries wait up to {delay:g} s (retry_backoff_max), the broker "
+                f"holds a waiting message {longest} s at most",
+                "the broker takes the message back while it waits, so the retry is sent "
+                "twice; the service refuses such a countdown when it is sent",
+                f"lower the task's retry_backoff_max to {longest} s or less, or raise "
+                "BROKER_VISIBILITY_TIMEOUT (Redis)",
+            )
 
 
 @rule

@@ -1,0 +1,86 @@
+"""A Redis broker that stops answering without closing its connections is noticed.
+
+The broker is a redis-server of the test's own, frozen with SIGSTOP: connections
+stay open and nothing answers (a network partition, a frozen host). kombu's check of
+the consumer's BRPOP (REDIS_HEALTH_CHECK_INTERVAL) drops the stale connection, and
+the worker serves again once the broker answers. Meanwhile kombu keeps reconnecting
+by itself, so Celery may not see the connection as lost (readiness can hold), and
+liveness may lapse: Celery's event publishing and redis-py's health checks block the
+event loop for up to REDIS_SOCKET_TIMEOUT each (README, "Health probes"). Neither is
+asserted here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from support import probes
+from support.fixtures import eventually
+from support.health import health_environment, passes
+from support.processes import StartWorker
+from support.redis_server import RestartableRedis, own_redis
+
+from {{ cookiecutter.package_name }} import PACKAGE
+from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.test import TestSettings
+from {{ cookiecutter.package_name }}.reliability import ServiceTask
+
+CHECK_INTERVAL = 2
+SOCKET_TIMEOUT = 2.0
+# kombu drops a BRPOP overdue by its timeout (1 s) plus the interval, and checks every
+# interval, from the event loop, which commands timing out on the frozen broker hold up
+# (a few in a row: an event published with retries, redis-py's health check).
+NOTICED_WITHIN = 1 + 2 * CHECK_INTERVAL + 4 * SOCKET_TIMEOUT
+STALE = "Redis BRPOP got no reply"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[RestartableRedis]:
+    with own_redis(tmp_path / "broker") as server:
+        yield server
+
+
+def test_a_frozen_broker_is_noticed_and_the_worker_serves_again_once_it_answers(
+    start_worker: StartWorker,
+    store: redis.Redis,
+    broker: RestartableRedis,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("CELERY_BROKER_URL", broker.url)  # the worker inherits it
+    settings = TestSettings(celery_broker_url=broker.url)
+    publisher: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
+    publisher.config_from_object(celery_settings(settings, PACKAGE))
+    marks = tmp_path / "health"
+    environment = {
+        **health_environment(marks),
+        "REDIS_HEALTH_CHECK_INTERVAL": str(CHECK_INTERVAL),
+        "REDIS_SOCKET_TIMEOUT": str(SOCKET_TIMEOUT),
+    }
+    worker = start_worker("frozen-broker", control_app=publisher, environment=environment)
+    eventually(lambda: passes(marks, "worker", "ready"), 10, "the worker to be ready")
+    publisher.send_task(probes.quick.name, args=("before-the-freeze",))
+    before = probes.probe_key("runs", "before-the-freeze")
+    eventually(lambda: store.get(before), 10, "a task sent before the freeze to run")
+
+    broker.freeze()
+    frozen_at = time.monotonic()
+    try:
+        eventually(
+            lambda: STALE in worker.log_text(), NOTICED_WITHIN, "the stale connection noticed"
+        )
+        noticed_after = time.monotonic() - frozen_at
+    finally:
+        broker.thaw()
+    assert noticed_after > CHECK_INTERVAL  # not before the check could have seen it
+
+    eventually(lambda: passes(marks, "worker", "ready"), 30, "the worker to serve again")
+    publisher.send_task(probes.quick.name, args=("after-the-freeze",))
+    runs = probes.probe_key("runs", "after-the-freeze")
+    eventually(lambda: store.get(runs), 30, "a task sent after the freeze to run")
+    assert store.get(before) == "1"
