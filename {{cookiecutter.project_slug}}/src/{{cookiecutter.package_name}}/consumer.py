@@ -20,7 +20,9 @@ import numbers
 from typing import Any
 
 from celery.utils.log import get_logger
+from celery.worker import heartbeat
 from celery.worker.consumer import Consumer as CeleryConsumer
+from celery.worker.consumer import heart
 from kombu import Connection
 from kombu.message import Message
 from vine import promise
@@ -113,8 +115,40 @@ def _describe(value: Any) -> str:
     return f"a JSON {type(value).__name__}" if value is not None else "null"
 
 
+class OneShotHeart(heartbeat.Heart):
+    """Celery's worker heartbeat events, each sent once.
+
+    Celery sends them with retries (kombu's default: until the broker answers), from
+    the event loop: a broker that stops answering without closing the connection
+    would hold the whole loop, its health checks and the worker's own liveness
+    heartbeat included, for as long as it is frozen. A heartbeat that is not sent is
+    harmless: the next one follows ``heartbeat_interval`` seconds later.
+    """
+
+    def _send(self, event: str, retry: bool = True) -> Any:
+        return super()._send(event, retry=False)  # type: ignore[misc]  # not in celery-types
+
+
+class EventHeartbeats(heart.Heart):
+    """Celery's consumer step for worker heartbeat events, sending with :class:`OneShotHeart`."""
+
+    def start(self, c: Any) -> None:
+        """Send heartbeats every ``heartbeat_interval`` seconds, from the consumer's timer."""
+        interval = self.heartbeat_interval  # type: ignore[attr-defined]  # not in celery-types
+        c.heart = OneShotHeart(c.timer, c.event_dispatcher, interval)
+        c.heart.start()
+
+
 class Consumer(CeleryConsumer):
     """Celery's consumer, with every message it cannot run rejected and recorded."""
+
+    class Blueprint(CeleryConsumer.Blueprint):  # type: ignore[misc, valid-type]  # celery-types
+        """Celery's steps, with heartbeat events that never wait on the broker."""
+
+        default_steps = tuple(
+            f"{__name__}:EventHeartbeats" if step == "celery.worker.consumer.heart:Heart" else step
+            for step in CeleryConsumer.Blueprint.default_steps
+        )
 
     def create_task_handler(self, promise: Any = promise) -> Any:
         """Check each message before Celery's handler reads it."""
