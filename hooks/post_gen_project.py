@@ -16,6 +16,8 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 DOMAIN_QUEUES = "{{ cookiecutter.__domain_queues }}"
 USE_BEAT = "{{ cookiecutter.use_beat }}" == "yes"
 REDIS_BROKER = "{{ cookiecutter.broker }}" == "redis"
+RESULT_BACKEND = "{{ cookiecutter.result_backend }}" != "none"
+QUORUM_QUEUES = "{{ cookiecutter.rabbitmq_queue_type }}" == "quorum"
 TRACING = "{{ cookiecutter.tracing }}" == "opentelemetry"
 ERROR_TRACKING = "{{ cookiecutter.error_tracking }}" == "sentry"
 CI = "{{ cookiecutter.ci }}"
@@ -41,6 +43,9 @@ ERROR_TRACKING_FILES = (
     Path("tests") / "support" / "sentry.py",
 )
 REDIS_BROKER_FILES = (Path("tests") / "worker" / "test_frozen_broker.py",)
+RESULT_BACKEND_FILES = (Path("tests") / "integration" / "test_results.py",)
+QUORUM_FILES = (Path("tests") / "worker" / "test_quorum_queues.py",)
+PRIORITY_FILES = (Path("tests") / "integration" / "test_priorities.py",)  # none on quorum
 CI_FILES = {
     "github": (Path(".github"),),
     "gitlab": (Path(".gitlab-ci.yml"),),
@@ -69,6 +74,9 @@ def remove_unused_files() -> None:
     options = (
         (BEAT_FILES, USE_BEAT),
         (REDIS_BROKER_FILES, REDIS_BROKER),
+        (RESULT_BACKEND_FILES, RESULT_BACKEND),
+        (QUORUM_FILES, QUORUM_QUEUES),
+        (PRIORITY_FILES, not QUORUM_QUEUES),
         (TRACING_FILES, TRACING),
         (ERROR_TRACKING_FILES, ERROR_TRACKING),
     )

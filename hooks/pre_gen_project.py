@@ -1,7 +1,8 @@
 """Validate the answers before anything is generated.
 
 Each problem is reported as one line naming the field, the value and what is
-allowed; any problem exits non-zero, and cookiecutter then removes the project
+allowed (choice answers outside their list never get here: Cookiecutter refuses
+them first); any problem exits non-zero, and cookiecutter then removes the project
 directory it created. This hook has no side effects: no files, no network.
 """
 
@@ -14,16 +15,6 @@ import sys
 
 # Rendered by cookiecutter: JSON escapes every quote, so the raw string stays intact.
 ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
-
-CHOICES = {
-    "python_version": ("3.11", "3.12", "3.13"),
-    "broker": ("redis", "rabbitmq"),
-    "result_backend": ("redis", "none"),
-    "use_beat": ("yes", "no"),
-    "tracing": ("none", "opentelemetry"),
-    "error_tracking": ("none", "sentry"),
-    "ci": ("github", "gitlab", "none"),
-}
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
@@ -121,13 +112,14 @@ def check_package() -> list[str]:
     return []
 
 
-def check_choices() -> list[str]:
-    """Choice answers given on the command line are checked here too."""
-    problems = []
-    for field, allowed in CHOICES.items():
-        if ANSWERS[field] not in allowed:
-            problems.append(f"{field}: {ANSWERS[field]!r} is not one of {', '.join(allowed)}.")
-    return problems
+def check_queue_type() -> list[str]:
+    """Quorum queues are RabbitMQ's; Redis has no queue types."""
+    if ANSWERS["rabbitmq_queue_type"] == "quorum" and ANSWERS["broker"] != "rabbitmq":
+        return [
+            "rabbitmq_queue_type: 'quorum' needs broker=rabbitmq (Redis has no queue types); "
+            "answer 'classic' or choose RabbitMQ."
+        ]
+    return []
 
 
 def domain_queues() -> list[str]:
@@ -171,7 +163,7 @@ def main() -> int:
         *check_text("description"),
         *check_text("author_name"),
         *check_email(),
-        *check_choices(),
+        *check_queue_type(),
         *check_queues(),
     ]
     for problem in problems:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,14 +15,19 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 
 
 def run_outside_our_venv(
-    command: Sequence[str | Path], cwd: Path | None, timeout: float, stdin: str | None = None
+    command: Sequence[str | Path],
+    cwd: Path | None,
+    timeout: float,
+    stdin: str | None = None,
+    extra_environment: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command without this virtualenv's ``VIRTUAL_ENV``.
+    """Run a command without this virtualenv's ``VIRTUAL_ENV`` (plus ``extra_environment``).
 
     Otherwise uv, run in a generated project, would use the template's virtualenv
     instead of the project's own.
     """
     environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    environment.update(extra_environment or {})
     return subprocess.run(
         [str(part) for part in command],
         cwd=cwd,

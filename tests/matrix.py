@@ -41,10 +41,11 @@ MATRIX = [
     ),
     Combination("ci-none-no-extra-queues", {"ci": "none", "queues": ""}),
     Combination(
-        "py311-rabbitmq-beat-one-queue",
+        "py311-rabbitmq-quorum-beat-one-queue",
         {
             "python_version": "3.11",
             "broker": "rabbitmq",
+            "rabbitmq_queue_type": "quorum",
             "queues": "webhooks",
             "use_beat": "yes",
             "tracing": "opentelemetry",
@@ -72,6 +73,15 @@ SCENARIOS = [
             "broker": "rabbitmq",
             "result_backend": "none",
             "queues": "invoices,pdf_render",
+        },
+    ),
+    Combination(
+        "rabbitmq-quorum",
+        {
+            "project_name": "Ledger Events",
+            "broker": "rabbitmq",
+            "rabbitmq_queue_type": "quorum",
+            "queues": "ledger",
         },
     ),
     Combination(

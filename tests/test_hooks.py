@@ -36,6 +36,11 @@ INVALID_ANSWERS = [
         "clashes with a key kombu's Redis transport",
         id="redis-broker-with-unacked-queue",
     ),
+    pytest.param(
+        {"broker": "redis", "rabbitmq_queue_type": "quorum"},
+        "rabbitmq_queue_type: 'quorum' needs broker=rabbitmq",
+        id="quorum-queues-on-redis",
+    ),
     pytest.param({"author_email": "nobody"}, "author_email: 'nobody' is not an e-mail", id="email"),
     pytest.param(
         {"project_name": 'The "Best" Worker'},

@@ -101,6 +101,9 @@ def test_expected_files_are_present_and_others_absent(
     beat = combination.answer("use_beat", "no") == "yes"
     tracing = combination.answer("tracing", "none") == "opentelemetry"
     sentry = combination.answer("error_tracking", "none") == "sentry"
+    redis_broker = combination.answer("broker", "redis") == "redis"
+    quorum = combination.answer("rabbitmq_queue_type", "classic") == "quorum"
+    results = combination.answer("result_backend", "redis") != "none"
     ci = combination.answer("ci", "github")
     expected = {
         project / "README.md": True,
@@ -128,6 +131,10 @@ def test_expected_files_are_present_and_others_absent(
         package / "error_tracking.py": sentry,
         project / "tests" / "worker" / "test_error_tracking.py": sentry,
         project / "bench" / "integrations.py": tracing or sentry,
+        project / "tests" / "worker" / "test_frozen_broker.py": redis_broker,
+        project / "tests" / "worker" / "test_quorum_queues.py": quorum,
+        project / "tests" / "integration" / "test_priorities.py": not quorum,
+        project / "tests" / "integration" / "test_results.py": results,
         project / ".github" / "workflows" / "ci.yml": ci == "github",
         project / ".gitlab-ci.yml": ci == "gitlab",
     }

@@ -2,12 +2,18 @@
 
 Each scenario is generated, installed with ``uv sync`` into a virtualenv of its
 own (on the Python version it was generated for), and then runs what its CI runs:
-``mypy`` and its whole test suite against the real Redis and RabbitMQ.
+``mypy`` and its whole test suite against the real Redis and RabbitMQ. A RabbitMQ
+scenario gets a vhost of its own, deleted afterwards: the RabbitMQ of the machine
+is shared, and a quorum queue cannot take the name of a classic one.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,13 +23,50 @@ from matrix import SCENARIOS, Combination
 pytestmark = pytest.mark.scenario
 
 
-def in_project(project: Path, *command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    return run_outside_our_venv(command, cwd=project, timeout=timeout)
+def in_project(
+    project: Path, *command: str, timeout: float, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_outside_our_venv(
+        command, cwd=project, timeout=timeout, extra_environment=environment
+    )
+
+
+@contextmanager
+def own_vhost(scenario: Combination) -> Iterator[dict[str, str]]:
+    """The environment pointing a RabbitMQ scenario's tests at a vhost of its own."""
+    if scenario.answer("broker", "redis") != "rabbitmq":
+        yield {}
+        return
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl is None:
+        message = "rabbitmqctl is not on PATH: a RabbitMQ scenario needs a vhost of its own"
+        if os.environ.get("CI", "").lower() in {"", "0", "false", "no"}:
+            pytest.skip(message)
+        pytest.fail(message)
+    vhost = f"template-scenario-{scenario.id}"
+
+    def ctl(*arguments: str) -> None:
+        result = subprocess.run(
+            [rabbitmqctl, *arguments], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=120)
+    ctl("add_vhost", vhost)
+    try:
+        ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield {"TEST_BROKER_URL": f"amqp://guest:guest@127.0.0.1:5672/{vhost}"}
+    finally:
+        ctl("delete_vhost", vhost)
 
 
 @pytest.fixture(scope="module", params=SCENARIOS, ids=lambda scenario: scenario.id)
-def installed(request: pytest.FixtureRequest, render) -> Path:
-    scenario: Combination = request.param
+def scenario(request: pytest.FixtureRequest) -> Combination:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def installed(scenario: Combination, render) -> Path:
     project = render(scenario)
     result = in_project(project, "uv", "sync", "--no-progress", "--compile-bytecode", timeout=600)
     assert result.returncode == 0, result.stderr
@@ -36,10 +79,12 @@ def test_types_check(installed: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_own_test_suite_passes_against_real_brokers(installed: Path) -> None:
-    result = in_project(
-        installed, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", timeout=1200
-    )
+def test_own_test_suite_passes_against_real_brokers(scenario: Combination, installed: Path) -> None:
+    with own_vhost(scenario) as environment:
+        result = in_project(
+            installed, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider",
+            timeout=1200, environment=environment,
+        )  # fmt: skip
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     summary = result.stdout.strip().splitlines()[-1]

@@ -58,4 +58,4 @@ report_errors(settings)
 {%- endif %}
 
 #: ``high``/``normal``/``low`` on the broker's priority scale, for ``apply_async(priority=...)``.
-priority = priority_levels(settings.broker_is_redis)
+priority = priority_levels(settings.broker_is_redis, settings.quorum_queues)

@@ -188,7 +188,9 @@ class Consumer(CeleryConsumer):
             connection_errors = self.connection.connection_errors if self.connection else ()
             message.reject_log_error(logger, connection_errors)
         try:
-            dead_letters.record_rejected(message, reason)
+            task_name = headers.get("task")
+            task = self.app.tasks.get(task_name) if isinstance(task_name, str) else None
+            dead_letters.record_rejected(message, reason, task)
         except Exception:  # neither the store nor the spool took it: the worker serves on
             logger.exception("could not record the rejected message as a dead letter")
 

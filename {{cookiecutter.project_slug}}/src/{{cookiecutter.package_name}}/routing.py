@@ -9,11 +9,14 @@ Priority has two layers, as the production guide asks:
 * **Between queues**: urgent work goes to ``critical``, which has workers of its
   own (``make worker-critical``). A backlog elsewhere never delays it, on either
   broker.
-* **Within a queue**: message priorities. RabbitMQ queues are declared with
-  ``x-max-priority`` and order messages natively (higher is sooner). Redis
+* **Within a queue**: message priorities. RabbitMQ classic queues are declared
+  with ``x-max-priority`` and order messages natively (higher is sooner). Redis
   emulates priorities with one list per level, ``priority_steps``, and pops the
   lower number first. :func:`priority_levels` gives ``high``/``normal``/``low``
   on the right scale for the broker in use, so callers never hard-code numbers.
+  RabbitMQ quorum queues have no priorities (RabbitMQ 3 ignores them, 4 has two
+  levels that it does not serve strictly): every level is "none" there, and a
+  message sent with a priority is refused (``publishing.py``).
 """
 
 from __future__ import annotations
@@ -47,34 +50,49 @@ REDIS_PRIORITY_STEPS = list(range(10))
 
 
 class PriorityLevels(NamedTuple):
-    """Named priorities on the scale of one broker."""
+    """Named priorities on the scale of one broker (None: the queues have none)."""
 
-    high: int
-    normal: int
-    low: int
+    high: int | None
+    normal: int | None
+    low: int | None
 
 
 AMQP_PRIORITIES = PriorityLevels(high=AMQP_MAX_PRIORITY, normal=5, low=0)
 REDIS_PRIORITIES = PriorityLevels(high=0, normal=5, low=9)
+QUORUM_PRIORITIES = PriorityLevels(high=None, normal=None, low=None)
 
 
-def priority_levels(broker_is_redis: bool) -> PriorityLevels:
+def priority_levels(broker_is_redis: bool, quorum_queues: bool = False) -> PriorityLevels:
     """The ``high``/``normal``/``low`` priority values for the broker in use."""
+    if quorum_queues:
+        return QUORUM_PRIORITIES
     return REDIS_PRIORITIES if broker_is_redis else AMQP_PRIORITIES
 
 
-def task_queues() -> tuple[Queue, ...]:
-    """Declare every queue, each on a direct exchange of its own name.
+def task_queues(quorum_queues: bool = False) -> tuple[Queue, ...]:
+    """Declare every queue, each on an exchange of its own name.
 
-    On RabbitMQ, Celery adds ``x-max-priority`` to each from the
-    ``task_queue_max_priority`` setting (see ``config/celery_settings.py``).
+    On RabbitMQ, Celery adds ``x-max-priority`` to each classic queue from the
+    ``task_queue_max_priority`` setting (see ``config/celery_settings.py``). Quorum
+    queues are declared as such, on topic exchanges: Celery's native delayed
+    delivery, which holds countdowns in RabbitMQ, does not route to direct ones.
     """
+    if quorum_queues:
+        return tuple(
+            Queue(
+                name,
+                Exchange(name, type="topic"),
+                routing_key=name,
+                queue_arguments={"x-queue-type": "quorum"},
+            )
+            for name in QUEUE_NAMES
+        )
     return tuple(
         Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES
     )
 
 
-def task_routes(package: str, default_priority: int) -> dict[str, dict[str, str | int]]:
+def task_routes(package: str, default_priority: int | None) -> dict[str, dict[str, str | int]]:
     """Route every task of ``<package>.tasks.<queue>`` to ``<queue>``, any other to ``default``.
 
     Each route also carries ``default_priority``, which Celery applies when the
@@ -83,11 +101,13 @@ def task_routes(package: str, default_priority: int) -> dict[str, dict[str, str 
     way other services send) would otherwise reach Redis with no priority, which
     Redis serves first, ahead of "high".
     """
+    priority: dict[str, str | int] = (
+        {} if default_priority is None else {"priority": default_priority}
+    )
     routes: dict[str, dict[str, str | int]] = {
-        f"{package}.tasks.{name}.*": {"queue": name, "priority": default_priority}
-        for name in QUEUE_NAMES
+        f"{package}.tasks.{name}.*": {"queue": name, **priority} for name in QUEUE_NAMES
     }
-    routes["*"] = {"queue": DEFAULT_QUEUE, "priority": default_priority}
+    routes["*"] = {"queue": DEFAULT_QUEUE, **priority}
     return routes
 
 

@@ -15,6 +15,7 @@ from support.recording import Recorder, WorkerFactory
 
 from {{ cookiecutter.package_name }}.config import get_settings
 from {{ cookiecutter.package_name }}.reliability import dead_letters
+from {{ cookiecutter.package_name }}.store import key
 from {{ cookiecutter.package_name }}.tasks import critical
 
 settings = get_settings()
@@ -66,16 +67,21 @@ def test_permanent_error_is_not_retried_and_dead_lettered_once(
     assert "PermanentError" in letter.exception
 
 
-def test_bad_payload_of_an_example_task_is_a_dead_letter_without_retries(
+def test_a_payment_that_breaks_the_contract_is_one_dead_letter_without_retries(
     worker: WorkerFactory, recorder: Recorder, store: redis.Redis
 ) -> None:
+    payment = {"order_id": "order-9", "amount_cents": -500, "card_token": "tok_9"}
     with worker():
-        sent = critical.capture_payment.delay("order-9", -500)
+        sent = critical.capture_payment.delay(payment)
         [run] = recorder.wait_for(1)
 
     assert run.state == "FAILURE"
     assert not recorder.retries
-    assert [letter.task_id for letter in dead_letters.newest()] == [sent.id]
+    [letter] = dead_letters.newest()
+    assert letter.task_id == sent.id
+    assert "amount_cents: Input should be greater than 0" in letter.exception
+    assert letter.args == [{**payment, "card_token": "***"}]
+    assert store.hget(key("payments"), "order-9") is None
 
 
 def test_runs_under_one_lock_never_overlap_and_all_complete(

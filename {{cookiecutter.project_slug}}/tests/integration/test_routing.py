@@ -1,4 +1,4 @@
-"""Tasks reach the queue of their module and run there; priority orders a backlog."""
+"""Tasks reach the queue of their module and run there."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ from typing import Any
 
 import pytest
 import redis
-from celery import Celery, Task
+from celery import Task
 from support.recording import Recorder, WorkerFactory
 
-from {{ cookiecutter.package_name }} import app, priority, routing
-from {{ cookiecutter.package_name }}.config import get_settings
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }} import app, routing
 from {{ cookiecutter.package_name }}.ops.queues import queue_depths
 from {{ cookiecutter.package_name }}.tasks import critical, default
 
 PACKAGE = "{{ cookiecutter.package_name }}"
+
+
+def payment(order_id: str, amount_cents: int) -> dict[str, Any]:
+    """A payment as a caller without the service's code sends it: a JSON object."""
+    return {"order_id": order_id, "amount_cents": amount_cents, "card_token": "tok_visa"}
 
 
 def example_call(queue: str) -> tuple[Task[Any, Any], tuple[Any, ...]]:
@@ -24,7 +27,7 @@ def example_call(queue: str) -> tuple[Task[Any, Any], tuple[Any, ...]]:
     if queue == routing.DEFAULT_QUEUE:
         return default.rebuild_report, ("report-1",)
     if queue == routing.CRITICAL_QUEUE:
-        return critical.capture_payment, ("order-1", 1250)
+        return critical.capture_payment, (payment("order-1", 1250),)
     return app.tasks[f"{PACKAGE}.tasks.{queue}.process_job"], ("job-1", {"to": "a@example.com"})
 
 
@@ -50,41 +53,10 @@ def test_a_critical_worker_does_not_take_other_queues(
 
     with worker(queues=(routing.CRITICAL_QUEUE,)):
         other_task.apply_async(other_args)
-        critical.capture_payment.apply_async(("order-2", 990))
+        critical.capture_payment.apply_async((payment("order-2", 990),))
         [run] = recorder.wait_for(1)
         time.sleep(1)  # time enough for the worker to have taken the other task, were it to
 
     assert run.queue == routing.CRITICAL_QUEUE
     assert len(recorder.runs) == 1
     assert queue_depths(app)[other_queue] == 1
-
-
-def sender_without_the_task_code() -> Celery[Any]:
-    """The service's configuration without its tasks: how a web app or another service sends.
-
-    Celery gives a task sent by name the priority of the task when the sender has
-    it registered; such a sender has not.
-    """
-    sender: Celery[Any] = Celery(PACKAGE)
-    sender.config_from_object(celery_settings(get_settings(), PACKAGE))
-    return sender
-
-
-@pytest.mark.parametrize("backlog_sent", ["by the task", "by name"])
-def test_a_high_priority_task_overtakes_a_backlog(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis, backlog_sent: str
-) -> None:
-    backlog = 10
-    for number in range(backlog):  # with no priority given
-        if backlog_sent == "by name":
-            sender_without_the_task_code().send_task(
-                default.rebuild_report.name, args=(f"backlog-{number}",)
-            )
-        else:
-            default.rebuild_report.apply_async((f"backlog-{number}",))
-    default.rebuild_report.apply_async(("urgent",), priority=priority.high)
-
-    with worker(queues=(routing.DEFAULT_QUEUE,)):
-        runs = recorder.wait_for(backlog + 1)
-
-    assert runs[0].args == ("urgent",)

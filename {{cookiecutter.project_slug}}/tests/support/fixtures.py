@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import redis
+from kombu import Connection
+from kombu.transport.native_delayed_delivery import MAX_NUMBER_OF_BITS_TO_USE, level_name
 
 from {{ cookiecutter.package_name }} import app, routing
 
@@ -51,9 +53,36 @@ def empty_queues(services: TestServices) -> None:
         # and returns to its queue after the visibility timeout, into whatever test
         # runs then (even in the next session): drop those too. RabbitMQ requeues such
         # messages when the connection closes, before the purge above.
+        # On quorum queues, countdowns wait in RabbitMQ's delayed-delivery queues and
+        # would reach a queue during a later test.
+        if app.conf.task_default_queue_type == "quorum":
+            purge_delayed_delivery(connection)
         if connection.transport.driver_type == "redis":
             redis_channel: Any = channel
             redis_channel.client.delete(redis_channel.unacked_key, redis_channel.unacked_index_key)
+
+
+def delayed_messages() -> int:
+    """Messages waiting in Celery's native delayed-delivery queues (quorum queues only)."""
+    if app.conf.task_default_queue_type != "quorum":
+        return 0
+    with app.connection_for_write() as connection:
+        channel: Any = connection.default_channel
+        return sum(
+            channel.queue_declare(level_name(level), passive=True).message_count
+            for level in range(MAX_NUMBER_OF_BITS_TO_USE)
+        )
+
+
+def purge_delayed_delivery(connection: Connection) -> None:
+    """Drop the messages waiting in Celery's native delayed-delivery queues, if declared."""
+    channel: Any = connection.channel()
+    for level in range(MAX_NUMBER_OF_BITS_TO_USE):
+        try:
+            channel.queue_purge(level_name(level))
+        except connection.channel_errors:  # not declared yet: the channel is closed
+            channel = connection.channel()
+    channel.close()
 
 
 def eventually(condition: Callable[[], object], timeout: float, what: str) -> None:

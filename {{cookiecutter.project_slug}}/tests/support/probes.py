@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.reliability import (
     PermanentError,
     TransientError,
     idempotent,
+    rate_limited,
     task_lock,
 )
 from {{ cookiecutter.package_name }}.store import key, redis_client
@@ -172,3 +173,24 @@ def record_pid(label: str) -> int:
     """Record which pool process ran it."""
     redis_client().rpush(probe_key("pids", label), os.getpid())
     return os.getpid()
+
+
+#: The rate of ``rate_limited_call``, shared by every worker: runs a second.
+RATE_PER_SECOND = 20
+
+
+@app.task(bind=True)
+@rate_limited("probe-dependency", f"{RATE_PER_SECOND}/s")
+def rate_limited_call(self: Any, label: str) -> None:
+    """Record when this run started, and its task id, under ``label``."""
+    redis_client().rpush(probe_key("calls", label), json.dumps([time.time(), self.request.id]))
+
+
+@app.task(bind=True)
+def transient_once(self: Any, label: str, retry_after: float) -> int:
+    """Fail with a transient error asking for ``retry_after`` s on the first attempt only."""
+    client = redis_client()
+    client.rpush(probe_key("attempts", label), json.dumps([time.time(), self.request.retries]))
+    if self.request.retries == 0:
+        raise TransientError(f"{label}: try again later", retry_after=retry_after)
+    return int(self.request.retries)

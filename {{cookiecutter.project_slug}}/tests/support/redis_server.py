@@ -17,6 +17,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
+
+from {{ cookiecutter.package_name }} import PACKAGE
+from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.test import TestSettings
+from {{ cookiecutter.package_name }}.reliability import ServiceTask
 
 from .fixtures import eventually
 
@@ -81,3 +87,16 @@ def own_redis(directory: Path) -> Iterator[RestartableRedis]:
         yield server
     finally:
         server.stop()
+
+
+def as_the_broker(server: RestartableRedis, monkeypatch: pytest.MonkeyPatch) -> Celery[ServiceTask]:
+    """Make ``server`` the broker of the workers this test starts; an app that sends there.
+
+    Celery takes ``CELERY_BROKER_URL`` over any configured URL, and workers inherit
+    the test's environment. A Redis broker has no queue types, whatever the service's.
+    """
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)
+    monkeypatch.setenv("RABBITMQ_QUEUE_TYPE", "classic")
+    app: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
+    app.config_from_object(celery_settings(TestSettings(), PACKAGE))
+    return app

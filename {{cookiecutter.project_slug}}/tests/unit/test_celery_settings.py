@@ -55,6 +55,7 @@ def test_production_bundle(production: ProductionSettings) -> None:
 
 def test_redis_broker_options(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "redis://broker.internal:6379/0")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
     settings = ProductionSettings()
     options = celery_settings(settings, PACKAGE)["broker_transport_options"]
 
@@ -66,11 +67,28 @@ def test_redis_broker_options(environment: pytest.MonkeyPatch) -> None:
 
 def test_rabbitmq_broker_options(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "amqp://user:secret@rabbit.internal:5672/orders")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
     config = celery_settings(ProductionSettings(), PACKAGE)
 
     assert config["broker_transport_options"] == {"confirm_publish": True}
     assert config["task_queue_max_priority"] == 10
     assert config["task_default_priority"] == 5
+    assert all(queue.exchange.type == "direct" for queue in config["task_queues"])
+
+
+def test_quorum_queue_options(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("CELERY_BROKER_URL", "amqp://user:secret@rabbit.internal:5672/orders")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "quorum")
+    config = celery_settings(ProductionSettings(), PACKAGE)
+
+    assert config["broker_transport_options"] == {"confirm_publish": True}
+    assert config["task_default_queue_type"] == "quorum"
+    assert config["worker_detect_quorum_queues"] is True
+    assert config["broker_native_delayed_delivery_queue_type"] == "quorum"
+    assert "task_queue_max_priority" not in config  # quorum queues refuse x-max-priority
+    assert config["task_default_priority"] is None
+    assert all("priority" not in route for route in config["task_routes"].values())
+    assert {queue.queue_arguments["x-queue-type"] for queue in config["task_queues"]} == {"quorum"}
 
 
 def test_the_app_is_configured_from_the_settings() -> None:

@@ -152,6 +152,7 @@ def test_a_lock_that_could_expire_under_its_task_is_caught(production: Subject) 
 
 def test_a_short_redis_visibility_timeout_is_caught(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "redis://localhost:6379/0")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
     subject = production_subject()
     options = {**subject.conf["broker_transport_options"], "visibility_timeout": 600}
 
@@ -162,10 +163,52 @@ def test_a_short_redis_visibility_timeout_is_caught(environment: pytest.MonkeyPa
 
 def test_rabbitmq_consumer_timeout_is_caught(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "amqp://guest:guest@localhost:5672//")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
     environment.setenv("CELERY_TASK_TIME_LIMIT", "1700")
     environment.setenv("CELERY_TASK_SOFT_TIME_LIMIT", "1600")
 
     assert rules_hit(production_subject())["rabbitmq-consumer-timeout"] == "warning"
+
+
+def test_quorum_queues_do_not_count_retry_delays_against_the_consumer_timeout(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("CELERY_BROKER_URL", "amqp://guest:guest@localhost:5672//")
+    environment.setenv("CELERY_TASK_TIME_LIMIT", "1700")
+    environment.setenv("CELERY_TASK_SOFT_TIME_LIMIT", "1600")
+    environment.setenv("RETRY_BACKOFF_MAX", "600")
+
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
+    assert "rabbitmq-consumer-timeout" in rules_hit(production_subject())  # 1700 + 600
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "quorum")
+    assert "rabbitmq-consumer-timeout" not in rules_hit(production_subject())  # 1700
+
+
+def test_celerys_per_worker_rate_limit_is_caught(production: Subject) -> None:
+    app = Celery(PACKAGE, task_cls=ServiceTask)
+
+    @app.task(rate_limit="100/m")
+    def sync_customer(customer_id: str) -> None: ...
+
+    assert rules_hit(replace(production, tasks=[sync_customer])) == {
+        "rate-limit-per-worker": "warning"
+    }
+    assert rules_hit(changed(production, task_default_rate_limit="10/s")) == {
+        "rate-limit-per-worker": "warning"
+    }
+
+
+def test_a_task_priority_on_quorum_queues_is_caught(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("CELERY_BROKER_URL", "amqp://guest:guest@localhost:5672//")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "quorum")
+    app = Celery(PACKAGE, task_cls=ServiceTask)
+
+    @app.task(priority=9)
+    def urgent() -> None: ...
+
+    assert rules_hit(replace(production_subject(), tasks=[urgent])) == {
+        "priority-on-quorum-queues": "error"
+    }
 
 
 def test_flower_without_auth_in_production_is_caught(production: Subject) -> None:

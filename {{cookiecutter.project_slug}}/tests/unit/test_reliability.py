@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
@@ -15,10 +16,15 @@ from {{ cookiecutter.package_name }}.reliability import (
     PermanentError,
     ServiceTask,
     TransientError,
+    rate_limited,
     task_lock,
 )
 from {{ cookiecutter.package_name }}.reliability.backoff import retry_countdown
 from {{ cookiecutter.package_name }}.reliability.keys import ArgumentKey
+from {{ cookiecutter.package_name }}.reliability.rate_limits import Schedule
+from {{ cookiecutter.package_name }}.reliability.sensitive import MASK, masked_arguments
+from {{ cookiecutter.package_name }}.reliability.task import ResultIgnoredError
+from {{ cookiecutter.package_name }}.tasks.critical import Payment, capture_payment
 
 
 def test_countdowns_grow_in_jittered_halves_up_to_the_cap() -> None:
@@ -55,6 +61,16 @@ def test_key_of_a_bound_task_ignores_self() -> None:
 
     assert key.render(("o-1",), {}) == "charge:o-1"
     assert key.render_call((object(), "o-1"), {}) == "charge:o-1"
+
+
+def test_key_of_a_model_argument_is_the_same_from_the_model_and_from_its_json() -> None:
+    def capture(payment: Payment) -> None: ...
+
+    key = ArgumentKey("payment:{payment.order_id}", capture)
+    payment = Payment(order_id="o-3", amount_cents=5, card_token="tok")
+
+    assert key.render((payment,), {}) == "payment:o-3"  # in the task
+    assert key.render((payment.model_dump(mode="json"),), {}) == "payment:o-3"  # main process
 
 
 def test_key_from_a_callable() -> None:
@@ -95,3 +111,60 @@ def test_retry_settings_come_from_the_service_settings() -> None:
     assert task_class.max_retries == settings.retry_max_retries
     assert task_class.default_retry_delay == settings.retry_backoff_base
     assert task_class.retry_backoff_max == settings.retry_backoff_max
+
+
+def test_a_broken_contract_is_a_permanent_error_naming_the_field_not_the_value() -> None:
+    with pytest.raises(PermanentError) as raised:
+        capture_payment({"order_id": "o-1", "amount_cents": -5, "card_token": "tok_secret"})
+
+    assert str(raised.value) == "invalid Payment: amount_cents: Input should be greater than 0"
+    assert raised.value.__suppress_context__, "the ValidationError (with the values) is shown"
+
+
+def test_sensitive_arguments_are_masked_by_name_at_any_depth() -> None:
+    payment = {"order_id": "o-1", "amount_cents": 5, "card_token": "tok_secret"}
+    shown = {"order_id": "o-1", "amount_cents": 5, "card_token": MASK}
+
+    assert masked_arguments(capture_payment, [payment], {}) == ([shown], {})
+    assert masked_arguments(capture_payment, [], {"payment": payment}) == ([], {"payment": shown})
+    model = Payment.model_validate(payment)
+    assert masked_arguments(capture_payment, (model,), {}) == ([shown], {})
+    assert masked_arguments(capture_payment, [[payment]], {}) == ([[shown]], {})
+
+
+def test_a_sensitive_parameter_is_masked_whole_and_a_task_without_any_shows_all() -> None:
+    @app.task(sensitive=("password",), shared=False)
+    def log_in(user: str, password: str) -> None: ...
+
+    assert masked_arguments(log_in, ("ann", "hunter2"), {}) == (["ann", MASK], {})
+    assert masked_arguments(log_in, (), {"user": "ann", "password": "x"}) == (
+        [],
+        {"user": "ann", "password": MASK},
+    )
+    assert masked_arguments(app.tasks["celery.backend_cleanup"], (), {}) is None
+
+
+def test_the_message_shows_masked_arguments_and_carries_the_real_ones() -> None:
+    payment = {"order_id": "o-1", "amount_cents": 5, "card_token": "tok_secret"}
+
+    message = app.amqp.as_task_v2("id-1", capture_payment.name, (payment,), {})
+
+    assert "tok_secret" not in message.headers["argsrepr"] + message.headers["kwargsrepr"]
+    assert MASK in message.headers["argsrepr"]
+    assert message.body[0] == (payment,)
+
+
+def test_reading_the_result_of_a_task_that_ignores_it_raises() -> None:
+    result = ServiceTask.AsyncResult(capture_payment, "some-id")
+    result.ignored = True
+
+    with pytest.raises(ResultIgnoredError, match=r"capture_payment does not store its result"):
+        result.get(timeout=1)
+
+
+def test_a_rate_limit_reads_celerys_format_and_refuses_anything_else() -> None:
+    assert Schedule.parse("crm", "100/m") == Schedule("crm", "100/m", 100, 60)
+    assert Schedule.parse("crm", "20").interval_ms == 50
+    for wrong in ("0/s", "1.5/s", "100/d", "fast", "-3/m"):
+        with pytest.raises(ValueError, match=f"rate limit 'crm': '{re.escape(wrong)}' is not"):
+            rate_limited("crm", wrong)

@@ -148,12 +148,20 @@ def test_visibility_timeout_below_limit_and_retry_delay_is_refused(
 def test_the_longest_countdown_is_what_the_broker_holds_less_a_run(
     environment: pytest.MonkeyPatch,
 ) -> None:
-    redis = ProductionSettings(celery_broker_url="redis://localhost:6379/0")
-    rabbitmq = ProductionSettings(celery_broker_url="amqp://guest:guest@localhost:5672//")
+    redis = ProductionSettings(
+        celery_broker_url="redis://localhost:6379/0", rabbitmq_queue_type="classic"
+    )
+    rabbitmq = ProductionSettings(
+        celery_broker_url="amqp://guest:guest@localhost:5672//", rabbitmq_queue_type="classic"
+    )
+    quorum = ProductionSettings(
+        celery_broker_url="amqp://guest:guest@localhost:5672//", rabbitmq_queue_type="quorum"
+    )
 
     # A run outlasts the 300 s hard limit by its margin: 330 s.
     assert redis.longest_countdown == redis.visibility_timeout - 330 == 900
     assert rabbitmq.longest_countdown == 1800 - 330  # RabbitMQ's default consumer_timeout
+    assert quorum.longest_countdown == 2**28 - 1  # RabbitMQ holds it: delayed delivery
     # The retries' own countdowns always fit.
     assert redis.longest_countdown >= redis.retry_backoff_max
 
@@ -165,4 +173,12 @@ def test_an_eta_task_limit_that_would_block_other_tasks_is_refused(
     environment.setenv("CELERY_WORKER_ETA_TASK_LIMIT", "4")
 
     with pytest.raises(ConfigurationError, match="CELERY_WORKER_ETA_TASK_LIMIT must be above 4"):
+        load_settings()
+
+
+def test_quorum_queues_with_a_redis_broker_are_refused(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("CELERY_BROKER_URL", "redis://localhost:6379/0")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "quorum")
+
+    with pytest.raises(ConfigurationError, match="RABBITMQ_QUEUE_TYPE=quorum needs a RabbitMQ"):
         load_settings()

@@ -19,16 +19,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
 from support import probes
 from support.fixtures import eventually
 from support.processes import StartWorker
-from support.redis_server import RestartableRedis, own_redis
-
-from {{ cookiecutter.package_name }} import PACKAGE
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
-from {{ cookiecutter.package_name }}.config.test import TestSettings
-from {{ cookiecutter.package_name }}.reliability import ServiceTask
+from support.redis_server import RestartableRedis, as_the_broker, own_redis
 
 TASKS = 5
 TASK_SECONDS = 1.5  # long enough to stop the broker in the middle of one
@@ -46,14 +40,7 @@ def test_a_broker_restart_mid_task_redelivers_it_and_every_task_runs_once(
     broker: RestartableRedis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Celery takes CELERY_BROKER_URL over any configured URL: point it at this broker,
-    # for the worker (which inherits it) and for an app publishing with the service's
-    # settings for this broker.
-    monkeypatch.setenv("CELERY_BROKER_URL", broker.url)
-    publisher: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
-    publisher.config_from_object(
-        celery_settings(TestSettings(celery_broker_url=broker.url), PACKAGE)
-    )
+    publisher = as_the_broker(broker, monkeypatch)
     # The interrupted message comes back after the visibility timeout: keep it
     # test-sized (the least the limits allow).
     limits = {

@@ -16,17 +16,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
 from support import probes
 from support.fixtures import eventually
 from support.health import health_environment, passes
 from support.processes import StartWorker
-from support.redis_server import RestartableRedis, own_redis
-
-from {{ cookiecutter.package_name }} import PACKAGE
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
-from {{ cookiecutter.package_name }}.config.test import TestSettings
-from {{ cookiecutter.package_name }}.reliability import ServiceTask
+from support.redis_server import RestartableRedis, as_the_broker, own_redis
 
 CHECK_INTERVAL = 2
 SOCKET_TIMEOUT = 2.0
@@ -49,10 +43,7 @@ def test_a_frozen_broker_is_noticed_and_the_worker_serves_again_once_it_answers(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("CELERY_BROKER_URL", broker.url)  # the worker inherits it
-    settings = TestSettings(celery_broker_url=broker.url)
-    publisher: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
-    publisher.config_from_object(celery_settings(settings, PACKAGE))
+    publisher = as_the_broker(broker, monkeypatch)
     marks = tmp_path / "health"
     environment = {
         **health_environment(marks),

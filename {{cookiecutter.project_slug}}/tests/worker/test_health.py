@@ -14,17 +14,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
 from support import probes
 from support.fixtures import eventually
 from support.health import INTERVAL, WINDOW, health_environment, passes, probe
 from support.processes import StartWorker
-from support.redis_server import RestartableRedis, own_redis
-
-from {{ cookiecutter.package_name }} import PACKAGE
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
-from {{ cookiecutter.package_name }}.config.test import TestSettings
-from {{ cookiecutter.package_name }}.reliability import ServiceTask
+from support.redis_server import RestartableRedis, as_the_broker, own_redis
 
 LIVE = ("worker", "live")
 READY = ("worker", "ready")
@@ -77,9 +71,7 @@ def test_a_broker_outage_makes_the_worker_not_ready_but_keeps_it_live(
     start_worker: StartWorker, broker: RestartableRedis, monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    monkeypatch.setenv("CELERY_BROKER_URL", broker.url)  # the worker inherits it
-    control: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
-    control.config_from_object(celery_settings(TestSettings(celery_broker_url=broker.url), PACKAGE))
+    control = as_the_broker(broker, monkeypatch)
     marks = tmp_path / "health"
     start_worker("outage", control_app=control, environment=health_environment(marks))
     eventually(lambda: passes(marks, *READY), timeout=10, what="the worker to be ready")

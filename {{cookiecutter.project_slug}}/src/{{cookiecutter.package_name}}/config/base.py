@@ -48,6 +48,10 @@ BROKER_CONNECT_TIMEOUT = 4.0
 # message unacknowledged for longer is taken back and its channel closed.
 RABBITMQ_CONSUMER_TIMEOUT = 1800
 
+# Seconds RabbitMQ can hold a countdown with Celery's native delayed delivery (quorum
+# queues): 28 levels of binary delay, about 8.5 years.
+NATIVE_DELAYED_DELIVERY_MAX_SECONDS = 2**28 - 1
+
 # KiB of resident memory a worker's main process is allowed for: measured at about
 # 69 MiB with this template's app (config/celery_settings.py), with room to grow.
 MAIN_PROCESS_KIB = 131_072
@@ -139,6 +143,11 @@ class Settings(BaseSettings):
     # --- Redis broker ------------------------------------------------------
     # Unset: derived from the time limit and the longest retry delay.
     broker_visibility_timeout: PositiveInt | None = None
+
+    # --- RabbitMQ broker ---------------------------------------------------
+    # classic, or quorum: replicated, durable queues (see routing.py). Quorum queues
+    # need a RabbitMQ broker, and an existing queue keeps the type it was declared with.
+    rabbitmq_queue_type: Literal["classic", "quorum"] = "{{ cookiecutter.rabbitmq_queue_type }}"
 
     # --- Retries of transient errors (Celery has no global setting for them) -
     retry_max_retries: NonNegativeInt = 3
@@ -244,6 +253,11 @@ class Settings(BaseSettings):
                 f"CELERY_WORKER_ETA_TASK_LIMIT must be above {held} (concurrency x prefetch "
                 "multiplier): at or below it, a worker holding countdown tasks takes no other"
             )
+        if self.rabbitmq_queue_type == "quorum" and self.broker_is_redis:
+            raise ValueError(
+                "RABBITMQ_QUEUE_TYPE=quorum needs a RabbitMQ broker: CELERY_BROKER_URL is a "
+                "Redis URL, and Redis has no queue types"
+            )
         if self.retry_backoff_base > self.retry_backoff_max:
             raise ValueError("RETRY_BACKOFF_BASE must not exceed RETRY_BACKOFF_MAX")
         if (
@@ -264,6 +278,11 @@ class Settings(BaseSettings):
         return url_scheme(self.celery_broker_url) in REDIS_SCHEMES
 
     @property
+    def quorum_queues(self) -> bool:
+        """Whether the queues are RabbitMQ quorum queues."""
+        return self.rabbitmq_queue_type == "quorum"
+
+    @property
     def shutdown_allowance(self) -> float:
         """Seconds a worker's shutdown may take: the hard time limit, then the soft shutdown.
 
@@ -278,8 +297,11 @@ class Settings(BaseSettings):
 
         The broker takes a reserved message back (Redis after the visibility timeout,
         RabbitMQ after its ``consumer_timeout``), counted from when a worker reserves
-        it, at once for a countdown task; a run outlasts the hard time limit.
+        it, at once for a countdown task; a run outlasts the hard time limit. On
+        quorum queues the broker holds a countdown task itself until it is due.
         """
+        if self.quorum_queues:  # RabbitMQ holds it until due: native delayed delivery
+            return NATIVE_DELAYED_DELIVERY_MAX_SECONDS
         held = self.visibility_timeout if self.broker_is_redis else RABBITMQ_CONSUMER_TIMEOUT
         return held - outlasting(self.celery_task_time_limit)
 

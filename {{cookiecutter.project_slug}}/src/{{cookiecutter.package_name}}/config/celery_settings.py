@@ -23,7 +23,7 @@ TASK_LOG_FORMAT = (
 
 def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
     """The Celery settings of the service whose tasks live in ``package``."""
-    priorities = routing.priority_levels(settings.broker_is_redis)
+    priorities = routing.priority_levels(settings.broker_is_redis, settings.quorum_queues)
     config: dict[str, Any] = {
         # --- Broker connection ---------------------------------------------
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-broker_url
@@ -55,7 +55,7 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         "result_accept_content": ["json"],
         # --- Queues and routing (see routing.py) ---------------------------
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_queues
-        "task_queues": routing.task_queues(),
+        "task_queues": routing.task_queues(settings.quorum_queues),
         # Unrouted tasks go to "default", never to Celery's implicit "celery" queue.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_default_queue
         "task_default_queue": routing.DEFAULT_QUEUE,
@@ -211,13 +211,31 @@ def broker_specific_settings(settings: Settings) -> dict[str, Any]:
                 **redis_connection_options(settings),
             },
         }
-    return {
+    confirmed = {
         "broker_transport_options": {
             # Wait for RabbitMQ to confirm each published message, so that a task
             # acknowledged to the caller is on the broker.
             # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-broker_transport_options
             "confirm_publish": True,
         },
+    }
+    if settings.quorum_queues:
+        return {
+            **confirmed,
+            # The queues are quorum queues (routing.task_queues); so is any queue Celery
+            # declares by itself. Quorum queues take no x-max-priority.
+            # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_default_queue_type
+            "task_default_queue_type": "quorum",
+            # Quorum queues have no global QoS: Celery then sets the prefetch limit per
+            # consumer, and starts native delayed delivery, which holds countdowns and
+            # retries in RabbitMQ (celery_delayed_* queues) instead of in the worker.
+            # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_detect_quorum_queues
+            "worker_detect_quorum_queues": True,
+            # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-broker_native_delayed_delivery_queue_type
+            "broker_native_delayed_delivery_queue_type": "quorum",
+        }
+    return {
+        **confirmed,
         # Declares every queue with x-max-priority: RabbitMQ then orders by priority.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_queue_max_priority
         "task_queue_max_priority": routing.AMQP_MAX_PRIORITY,

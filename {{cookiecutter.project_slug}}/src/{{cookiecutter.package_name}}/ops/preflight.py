@@ -277,12 +277,14 @@ def rabbitmq_consumer_timeout(subject: Subject) -> Iterable[Finding]:
     """RabbitMQ: messages held longer than its consumer_timeout."""
     if subject.broker_is_redis:
         return
-    held = subject.longest_time_limit() + subject.settings.retry_backoff_max
-    if held >= RABBITMQ_CONSUMER_TIMEOUT:
+    held = subject.longest_time_limit()
+    # On quorum queues a retry's delay waits in RabbitMQ, not in a worker.
+    delay = 0.0 if subject.settings.quorum_queues else subject.settings.retry_backoff_max
+    if held + delay >= RABBITMQ_CONSUMER_TIMEOUT:
         yield Finding(
             "rabbitmq-consumer-timeout",
             "warning",
-            f"a message may stay unacknowledged {held:.0f} s (time limit + retry delay)",
+            f"a message may stay unacknowledged {held + delay:.0f} s (time limit + retry delay)",
             "RabbitMQ closes the channel of a message unacknowledged past consumer_timeout "
             f"(default {RABBITMQ_CONSUMER_TIMEOUT} s) and delivers it again",
             "shorten the limits, or raise consumer_timeout in rabbitmq.conf above that",
@@ -305,6 +307,41 @@ def retry_delay_beyond_countdown_limit(subject: Subject) -> Iterable[Finding]:
                 "twice; the service refuses such a countdown when it is sent",
                 f"lower the task's retry_backoff_max to {longest} s or less, or raise "
                 "BROKER_VISIBILITY_TIMEOUT (Redis)",
+            )
+
+
+@rule
+def rate_limit_per_worker(subject: Subject) -> Iterable[Finding]:
+    """Celery's rate_limit, which each worker applies on its own (celery#5732)."""
+    default = subject.conf.get("task_default_rate_limit")
+    limited = [(task.name, task.rate_limit) for task in subject.tasks if task.rate_limit]
+    if default:
+        limited.append(("task_default_rate_limit", default))
+    for name, limit in limited:
+        yield Finding(
+            "rate-limit-per-worker",
+            "warning",
+            f"{name}: rate_limit={limit!r} holds per worker, not for the service",
+            "every worker (and each restart) gets the whole rate: ten workers call a "
+            "dependency ten times as often",
+            "use @rate_limited(dependency, limit) from reliability, shared through Redis",
+        )
+
+
+@rule
+def priority_on_quorum_queues(subject: Subject) -> Iterable[Finding]:
+    """A task priority on quorum queues, which have none: each send would be refused."""
+    if not subject.settings.quorum_queues:
+        return
+    for task in subject.tasks:
+        if task.priority:
+            yield Finding(
+                "priority-on-quorum-queues",
+                "error",
+                f"{task.name}: priority={task.priority} on quorum queues",
+                "quorum queues do not order messages by priority; the service refuses a "
+                "message sent with one (PriorityNotSupportedError)",
+                "remove the task's priority; send urgent work to the critical queue",
             )
 
 

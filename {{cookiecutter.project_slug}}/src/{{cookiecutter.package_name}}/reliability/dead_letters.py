@@ -20,6 +20,8 @@ Invariants:
   process, when a worker starts, or by ``dead-letters import`` (also for files
   copied off another machine).
 * **One failure, one record**, even when two processes report it.
+* **No secrets.** A task's sensitive arguments are recorded masked
+  (``sensitive.py``); such a letter cannot be replayed.
 
 ``celery -A <package> dead-letters`` lists, shows, replays, purges and imports them.
 """
@@ -48,6 +50,7 @@ from redis.typing import StreamEntry
 from ..config import get_settings
 from ..observability import cut
 from ..store import key, redis_client
+from .sensitive import masked_arguments
 
 logger = get_logger(__name__)
 
@@ -89,11 +92,13 @@ class DeadLetter:
     body: str = ""
     #: Whether a field was cut to the size bound.
     truncated: bool = False
+    #: Whether sensitive arguments were masked.
+    masked: bool = False
 
     @property
     def replayable(self) -> bool:
         """Whether the task and its arguments are known whole, so that it can be sent again."""
-        return bool(self.task) and not self.body and not self.truncated
+        return bool(self.task) and not self.body and not self.truncated and not self.masked
 
     @classmethod
     def from_entry(cls, entry: StreamEntry) -> DeadLetter:
@@ -113,6 +118,7 @@ class DeadLetter:
             failed_at=fields["failed_at"],
             body=fields.get("body", ""),
             truncated=fields.get("truncated") == "1",
+            masked=fields.get("masked") == "1",
         )
 
 
@@ -130,8 +136,7 @@ def record(
     fields = {
         "task": task.name,
         "task_id": task_id,
-        "args": _as_json(list(args or ())),
-        "kwargs": _as_json(dict(kwargs or {})),
+        **_arguments(task, args, kwargs),
         "exception": repr(exception),
         "traceback": _format_traceback(traceback),
         "retries": str(retries),
@@ -140,12 +145,15 @@ def record(
     return _append(fields, mark=key("dead-letters", "recorded", task_id, str(retries)))
 
 
-def record_rejected(message: Message, reason: str) -> str | None:
+def record_rejected(
+    message: Message, reason: str, task: Task[Any, Any] | None = None
+) -> str | None:
     """Record a message the worker rejected without running it.
 
     When its body holds well-formed arguments (an unknown task, say, sent during a
-    rolling update) they are kept, so that the letter can be replayed; otherwise
-    the raw body is kept, for inspection only.
+    rolling update) they are kept, so that the letter can be replayed (masked if
+    ``task``, the registered task it names, has sensitive ones); otherwise the raw
+    body is kept, for inspection only.
     """
     headers = message.headers if isinstance(message.headers, dict) else {}
     fields = {
@@ -155,16 +163,23 @@ def record_rejected(message: Message, reason: str) -> str | None:
         "traceback": "",
         "retries": "0",
         "queue": (message.delivery_info or {}).get("routing_key") or "",
-        **_arguments_or_body(message),
+        **_arguments_or_body(message, task),
     }
     return _append(fields, mark=None)
 
 
-def _arguments_or_body(message: Message) -> dict[str, str]:
+def _arguments(task: Task[Any, Any] | None, args: Any, kwargs: Any) -> dict[str, str]:
+    shown = masked_arguments(task, args, kwargs)
+    if shown is None:
+        return {"args": _as_json(list(args or ())), "kwargs": _as_json(dict(kwargs or {}))}
+    return {"args": _as_json(shown[0]), "kwargs": _as_json(shown[1]), "masked": "1"}
+
+
+def _arguments_or_body(message: Message, task: Task[Any, Any] | None) -> dict[str, str]:
     try:
         args, kwargs, _ = message.payload
         if isinstance(args, list) and isinstance(kwargs, dict):
-            return {"args": _as_json(args), "kwargs": _as_json(kwargs)}
+            return _arguments(task, args, kwargs)
     except Exception:  # not decodable, or not [args, kwargs, embed]
         pass
     body = message.body
@@ -360,6 +375,8 @@ def replay(app: Celery, entry_id: str) -> AsyncResult[Any] | None:
             + (
                 "its arguments were cut to the size bound"
                 if letter.truncated
+                else "its sensitive arguments were masked"
+                if letter.masked
                 else "it is a rejected message, not a task run; its raw body is kept for inspection"
             )
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import kombu.exceptions
 import redis.exceptions
+from pydantic import ValidationError
 
 
 class TransientError(Exception):
@@ -29,12 +30,32 @@ class PermanentError(Exception):
     """A failure that will not go away by retrying: never retried, straight to dead letters."""
 
 
+def invalid_arguments(error: ValidationError) -> PermanentError:
+    """The permanent error of a task whose arguments break its contract (``pydantic=True``).
+
+    It names each field and what is wrong with it, never the value given: the
+    message goes to logs and dead letters, and the value may be sensitive.
+    """
+    problems = "; ".join(
+        f"{'.'.join(map(str, problem['loc'])) or 'value'}: {problem['msg']}"
+        for problem in error.errors(include_url=False, include_input=False, include_context=False)
+    )
+    return PermanentError(f"invalid {error.title}: {problems}")
+
+
 class BusyError(TransientError):
     """Another run holds the key this run needs: wait for it, then try again.
 
     Not a failure: ``ServiceTask`` waits without spending the retries meant for
     transient errors, however long the key stays held (a holder's key expires
     after its time limit, so the wait ends).
+    """
+
+
+class RateLimitedError(BusyError):
+    """The dependency's rate is used up until this run's slot: start exactly then.
+
+    ``retry_after`` is the wait until the slot, not a minimum (``rate_limits.py``).
     """
 
 

@@ -7,9 +7,32 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-#: A format string over the task's parameters, e.g. ``"report:{report_id}"``, or a
-#: callable taking the task's arguments and returning the key.
+#: A format string over the task's parameters, e.g. ``"report:{report_id}"`` or
+#: ``"payment:{payment.order_id}"``, or a callable taking the task's arguments and
+#: returning the key.
 KeySpec = str | Callable[..., str]
+
+
+class _ArgumentFormatter(string.Formatter):
+    """``str.format``, where ``{payment.order_id}`` reads a dict's item as well as an attribute.
+
+    A model argument (``pydantic=True``) is the model inside the task, and its JSON
+    object where the worker's main process renders the key to release it after a
+    lost pool process: both must give the same key.
+    """
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        if "[" in field_name:
+            field: tuple[Any, str] = super().get_field(field_name, args, kwargs)
+            return field
+        name, *path = field_name.split(".")
+        value = kwargs[name]
+        for part in path:
+            value = value[part] if isinstance(value, dict) else getattr(value, part)
+        return value, name
+
+
+_FORMATTER = _ArgumentFormatter()
 
 
 class ArgumentKey:
@@ -35,7 +58,7 @@ class ArgumentKey:
             return self.spec(*args, **kwargs)
         call = self.signature.bind(*args, **kwargs)
         call.apply_defaults()
-        return self.spec.format(**call.arguments)
+        return _FORMATTER.format(self.spec, **call.arguments)
 
     def render_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The key for a call of the decorated function (whose ``self`` comes first if bound)."""

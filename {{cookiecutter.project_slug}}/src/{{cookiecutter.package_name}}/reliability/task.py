@@ -8,9 +8,16 @@ Every ``@app.task`` of the service gets, without writing it each time:
 * waits for a key another run holds (:class:`BusyError`: a busy lock, a claim being
   worked on) that spend none of those retries: the delay starts at a second and
   grows to the same cap, so a waiter follows a short holder closely and a long one
-  without a storm of messages;
+  without a storm of messages; a run over a shared rate limit waits exactly until
+  its reserved slot (``rate_limits.py``), also without spending a retry;
 * no retry, ever, for :class:`PermanentError`, ``SoftTimeLimitExceeded``, or any
   error not named transient (a validation error fails once, not ten times);
+  arguments that break a task's contract (``pydantic=True``) fail once with a
+  :class:`PermanentError` naming each field, without the values;
+* sensitive arguments (``sensitive=("card_token",)``) masked wherever arguments
+  are shown (``sensitive.py``);
+* ``.get()`` on the result of a task that does not store it raises
+  :class:`ResultIgnoredError` instead of returning ``None``;
 * logs with the task's name and id: the start (DEBUG), each retry with its delay,
   and the final failure; Celery itself logs each success with its runtime (the
   ``duration`` field of JSON logs, see ``observability.py``), so the pattern does
@@ -40,12 +47,21 @@ from celery.exceptions import (
     TimeLimitExceeded,
     WorkerLostError,
 )
+from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
+from pydantic import ValidationError
 from redis.exceptions import LockError
 
 from ..config import Settings
 from .backoff import retry_countdown
-from .errors import TRANSIENT_ERRORS, BusyError, PermanentError, TransientError
+from .errors import (
+    TRANSIENT_ERRORS,
+    BusyError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    invalid_arguments,
+)
 from .guards import guards_of
 
 logger = get_task_logger(__name__)
@@ -86,6 +102,8 @@ class ServiceTask(Task[Any, Any]):
     retry_backoff_max: float = DEFAULTS["retry_backoff_max"].default
     #: What is worth retrying; override per task with ``@app.task(transient_errors=...)``.
     transient_errors: tuple[type[Exception], ...] = TRANSIENT_ERRORS
+    #: Arguments (or fields inside them) to mask wherever arguments are shown.
+    sensitive: tuple[str, ...] = ()
 
     @classmethod
     def configure(cls, settings: Settings) -> None:
@@ -108,6 +126,8 @@ class ServiceTask(Task[Any, Any]):
         logger.debug("started (attempt %d)", self.request.retries + 1)
         try:
             return self.run(*args, **kwargs)
+        except ValidationError as error:  # the values stay out of logs and dead letters
+            raise invalid_arguments(error) from None
         except NEVER_RETRIED as error:
             if isinstance(error, SoftTimeLimitExceeded):
                 self._clean_up_after_soft_time_limit(args, kwargs)
@@ -118,6 +138,22 @@ class ServiceTask(Task[Any, Any]):
             if self._out_of_retries(error):
                 raise
             raise self._retry_later(error) from error
+
+    def apply_async(self, *args: Any, **options: Any) -> Any:
+        """Send the task, as Celery's; on quorum queues a countdown under a second is a second.
+
+        Celery's native delayed delivery (quorum queues) counts whole seconds and
+        refuses a countdown that truncates to 0 (``Celery.send_task``).
+        """
+        countdown = options.get("countdown")
+        quorum = self.app.conf.task_default_queue_type == "quorum"
+        if quorum and countdown is not None and 0 < countdown < 1:
+            options["countdown"] = 1
+        return super().apply_async(*args, **options)
+
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> ServiceResult:  # noqa: N802 (Celery's name)
+        """The result of a run of this task, as ``delay``/``apply_async`` return it."""
+        return ServiceResult(task_id, task=self.name, backend=self.backend, app=self.app, **kwargs)
 
     def _busy_waits(self) -> int:
         return int(getattr(self.request, BUSY_WAITS, None) or 0)
@@ -153,18 +189,20 @@ class ServiceTask(Task[Any, Any]):
         waits = self._busy_waits()
         first = min(FIRST_BUSY_WAIT_SECONDS, self.default_retry_delay)
         countdown = retry_countdown(waits, first, self.retry_backoff_max)
-        if error.retry_after is not None:  # its own dead run's key: wait it out
+        if isinstance(error, RateLimitedError):  # a slot is reserved: exactly then
+            countdown = error.retry_after or 0.0
+        elif error.retry_after is not None:  # its own dead run's key: wait it out
             countdown = max(countdown, error.retry_after)
-        logger.info(
-            "waiting %.2f s for another run: %s", countdown, error, extra={"countdown": countdown}
-        )
+        logger.info("waiting %.3f s: %s", countdown, error, extra={"countdown": countdown})
         request = self.request
         return self.retry(
             exc=error,
             countdown=countdown,
             throw=False,
             max_retries=request.retries + 1,  # a wait is not a retry of a failure
-            headers={**(request.headers or {}), BUSY_WAITS: str(waits + 1)},
+            # Celery's own copy of the headers: without RabbitMQ's x-death, which would make
+            # a second pass through a delayed-delivery queue look like a dead-letter cycle.
+            headers={**request.as_execution_options()["headers"], BUSY_WAITS: str(waits + 1)},
         )
 
     def _clean_up_after_soft_time_limit(
@@ -194,6 +232,33 @@ class ServiceTask(Task[Any, Any]):
         """Log the final failure; the dead letter is recorded from the task_failure signal."""
         kind = "permanent error" if isinstance(exc, PermanentError) else "failed"
         logger.error("%s: %r", kind, exc, extra={"retries": self.request.retries})
+
+
+class ResultIgnoredError(RuntimeError):
+    """``.get()`` on the result of a run that does not store its result."""
+
+
+class ServiceResult(AsyncResult[Any]):
+    """Celery's ``AsyncResult``; ``get()`` raises instead of returning ``None`` for an ignored one.
+
+    Results are stored only by tasks that opt in (``task_ignore_result``); Celery
+    returns ``None`` at once when asked for one that is not, which reads like a task
+    that returned ``None``.
+    """
+
+    def __init__(self, id: str, *, task: str, **kwargs: Any) -> None:
+        super().__init__(id, **kwargs)
+        #: The name of the task whose run this is.
+        self.task = task
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        """Wait for the result, as Celery's ``get``; raise if the run does not store it."""
+        if self.ignored:
+            raise ResultIgnoredError(
+                f"task {self.task} does not store its result: declare it with "
+                "@app.task(ignore_result=False), or send it with ignore_result=False"
+            )
+        return super().get(*args, **kwargs)
 
 
 def release_if_process_died(
