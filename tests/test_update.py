@@ -68,7 +68,11 @@ def test_an_older_service_updates_and_keeps_its_owners_changes(tmp_path: Path) -
     cruft("update", "--checkout", "HEAD", "--skip-apply-ask", cwd=service)
 
     head = git("rev-parse", "HEAD")
-    assert json.loads((service / ".cruft.json").read_text())["commit"] == head
+    recorded = json.loads((service / ".cruft.json").read_text())
+    assert recorded["commit"] == head
+    # The version the service records is the template's one number (test_versions.py).
+    version = json.loads((TEMPLATE / "cookiecutter.json").read_text())["__template_version"]
+    assert recorded["context"]["cookiecutter"]["__template_version"] == version
     assert (service / "Dockerfile").exists(), "the update was not applied"
     assert (service / "deploy" / "systemd" / "fleet-sync-worker@.service").exists()
     assert own_task.read_text() == '"""Alerts on GPS data."""\n'

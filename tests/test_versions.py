@@ -1,6 +1,7 @@
 """The template's version is one number: cookiecutter.json, pyproject.toml and CHANGELOG.md.
 
-Git tags do not reach every clone, so the files carry the version.
+Git tags do not reach every clone, so the files carry the version. A generated
+service records it in ``.cruft.json`` (checked after an update by test_update.py).
 """
 
 from __future__ import annotations

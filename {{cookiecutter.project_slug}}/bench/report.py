@@ -87,6 +87,12 @@ def report(results: dict[str, dict[str, Any]]) -> str:
             f"| {name} | fairness (makespan / ideal), Celery defaults | "
             f"{fair['celery-defaults']:.2f} | |",
         ]
+        if "noop/recommended-per-call-clients" in result["throughput_rounds"]:
+            shared = round_ratios(result, "noop/recommended", "noop/recommended-per-call-clients")
+            lines.append(
+                f"| {name} | one Redis client per channel / kombu's client per call, "
+                f"recommended | {median_and_range(shared)} | |"
+            )
         for kind, sweep in result["concurrency"].items():
             values = ", ".join(f"{c}: {rate:.0f}" for c, rate in sweep.items())
             label = "I/O-bound (sleep 20 ms)" if kind == "io" else "CPU-bound (20 ms)"

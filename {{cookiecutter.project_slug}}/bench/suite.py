@@ -27,6 +27,7 @@ from typing import Any
 from celery.app.trace import build_tracer
 
 from {{ cookiecutter.package_name }} import app
+from {{ cookiecutter.package_name }}.config import get_settings
 from {{ cookiecutter.package_name }}.config.base import available_cpus
 from {{ cookiecutter.package_name }}.store import redis_client
 
@@ -46,10 +47,14 @@ CELERY_DEFAULTS = {
     "CELERY_TASK_SEND_SENT_EVENT": "false",
     "CELERY_WORKER_MAX_TASKS_PER_CHILD": "",
     "CELERY_WORKER_MAX_MEMORY_PER_CHILD": "",
+    # kombu's own Redis client handling (a plain Celery project's).
+    "REDIS_SHARED_CLIENT": "false",
 }
 VARIANTS: dict[str, Mapping[str, str]] = {"recommended": {}, "celery-defaults": CELERY_DEFAULTS}
 #: The recommended settings without task events (what they cost is monitoring, not safety).
 WITHOUT_EVENTS = {"CELERY_WORKER_SEND_TASK_EVENTS": "false"}
+#: Redis: kombu's own client handling, a new client object per publish, event and ack.
+PER_CALL_CLIENTS = {"REDIS_SHARED_CLIENT": "false"}
 
 
 @contextmanager
@@ -245,6 +250,8 @@ def measure(runs: int, quick: bool) -> dict[str, Any]:
         ("noop/recommended-without-events", tasks.noop, WITHOUT_EVENTS),
         ("noop/celery-defaults", tasks.noop, CELERY_DEFAULTS),
     ]
+    if get_settings().broker_is_redis:
+        measured.append(("noop/recommended-per-call-clients", tasks.noop, PER_CALL_CLIENTS))
     samples: dict[str, list[float]] = {}
     for _ in range(runs):
         for name, task, environment in measured:

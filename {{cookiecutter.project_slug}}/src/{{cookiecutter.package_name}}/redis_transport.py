@@ -1,15 +1,23 @@
-"""kombu's Redis transport, with any queue item that is not a kombu message made into one.
+"""kombu's Redis transport, with two changes, each explicit and tested.
 
-kombu decodes each item it pops from a queue list as a JSON message envelope
-before Celery sees it. An item that is not one (raw bytes pushed by a foreign
-producer or by hand) raises right there, in the worker's event loop, and stops
-the worker; the item, already popped, is gone. This transport turns such an item
-into a message whose body is the item's raw bytes and whose content type no one
-accepts, so that the worker's consumer refuses it like any message it cannot
-decode: rejected, logged and recorded as a dead letter (``consumer.py``).
+* **Any queue item that is not a kombu message is made into one.** kombu decodes
+  each item it pops from a queue list as a JSON message envelope before Celery sees
+  it. An item that is not one (raw bytes pushed by a foreign producer or by hand)
+  raises right there, in the worker's event loop, and stops the worker; the item,
+  already popped, is gone. This transport turns such an item into a message whose
+  body is the item's raw bytes and whose content type no one accepts, so that the
+  worker's consumer refuses it like any message it cannot decode: rejected, logged
+  and recorded as a dead letter (``consumer.py``). ``_brpop_read`` and ``_get`` are
+  kombu 5.7's own with ``loads`` replaced by :func:`envelope`.
+* **One redis-py client per channel** for the channel's own commands (a publish, an
+  event, an ack), where kombu builds a new client object for each call
+  (``Channel.conn_or_acquire``), about a third of a publish's cost. A client holds no
+  connection of its own: each command takes one from the channel's pool and gives it
+  back, so one client serves every thread. ``broker_transport_options`` key
+  ``shared_client`` (``REDIS_SHARED_CLIENT``) turns it off; ``make bench`` measures
+  both.
 
-:func:`use_for_redis_urls` installs it when the app is built. The two methods
-below are kombu 5.7's own with ``loads`` replaced by :func:`envelope`.
+:func:`use_for_redis_urls` installs the transport when the app is built.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from queue import Empty
 from typing import Any
 
@@ -66,7 +76,29 @@ def _is_envelope(message: Any) -> bool:
 
 
 class Channel(kombu_redis.Channel):
-    """A Redis channel that delivers every popped item as a message."""
+    """A Redis channel that delivers every popped item as a message, with one client."""
+
+    #: Reuse one client for the channel's commands (``broker_transport_options``).
+    shared_client = True
+    from_transport_options = (*kombu_redis.Channel.from_transport_options, "shared_client")
+    # The shared client and the connection pool it was built on (a new pool after a fork).
+    _client_of_pool: tuple[Any, Any] | None = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        """kombu's, with the channel's one client instead of a new one per call."""
+        if client:
+            yield client
+        elif not self.shared_client:
+            yield self._create_client()
+        else:
+            yield self._shared()
+
+    def _shared(self) -> Any:
+        pool = self.pool
+        if self._client_of_pool is None or self._client_of_pool[0] is not pool:
+            self._client_of_pool = (pool, self._create_client())
+        return self._client_of_pool[1]
 
     def _brpop_read(self, **options: Any) -> bool:
         try:

@@ -56,3 +56,13 @@ def test_the_safety_target_applies_to_redis_only() -> None:
 
     assert "MISSED" not in table
     assert TARGETS["safety"] == 0.90
+
+
+def test_the_shared_redis_client_is_compared_with_kombus_where_measured() -> None:
+    measured = results(extra_us=20.0, safety=0.93, fairness=1.10)
+    kombus = [value / 1.25 for value in measured["throughput_rounds"]["noop/recommended"]]
+    measured["throughput_rounds"]["noop/recommended-per-call-clients"] = kombus
+
+    row = "| one Redis client per channel / kombu's client per call, recommended | 1.250 "
+    assert row in report({"Redis": measured})
+    assert "kombu's client per call" not in report({"RabbitMQ": results(1.0, 0.9, 1.0)})

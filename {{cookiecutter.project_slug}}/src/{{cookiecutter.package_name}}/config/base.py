@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     # --- Redis broker ------------------------------------------------------
     # Unset: derived from the time limit and the longest retry delay.
     broker_visibility_timeout: PositiveInt | None = None
+    # One redis-py client per channel for publishes, events and acks instead of a new
+    # one per call (redis_transport.py); false restores kombu's behaviour.
+    redis_shared_client: bool = True
 
     # --- RabbitMQ broker ---------------------------------------------------
     # classic, or quorum: replicated, durable queues (see routing.py). Quorum queues

@@ -192,6 +192,9 @@ def broker_specific_settings(settings: Settings) -> dict[str, Any]:
                 # adds up to ~100 s whatever the timeout.
                 "unacked_restore_interval": max(1, settings.visibility_timeout // 100),
                 "unacked_restore_throttle": 1,
+                # One redis-py client per channel for publishes, events and acks, where
+                # kombu builds a new client object per call (redis_transport.py).
+                "shared_client": settings.redis_shared_client,
                 # One list per priority level, see routing.py.
                 # https://docs.celeryq.dev/en/stable/userguide/routing.html#redis-message-priorities
                 "priority_steps": routing.REDIS_PRIORITY_STEPS,

@@ -2,9 +2,9 @@
 
 Brokers deliver at least once: a redelivered message (a lost worker, a Redis
 visibility timeout) or a caller sending twice runs the task again, on Redis even
-at the same time as the first run. The production guide's ``exists()`` check
-before the work is a race; here the key is *claimed* atomically first
-(``SET NX`` with a TTL), and the result is recorded when the work is done:
+at the same time as the first run. An ``exists()`` check before the work would
+be a race: the key is *claimed* atomically first (``SET NX`` with a TTL), and the
+result is recorded when the work is done:
 
 * a duplicate of a finished key returns the recorded result without running;
 * a duplicate arriving while another run holds the claim raises

@@ -1,16 +1,13 @@
 """``task_lock``: one run at a time per resource, with a Redis lock.
 
-The production guide's lock had three faults, corrected here:
+Invariants:
 
-* its timeout equalled the task's time limit, so the lock could expire while the
-  task still ran and a second run would take it: the timeout here always exceeds
-  the hard time limit, and a shorter one is refused when the task is defined;
-* a run that found the lock busy returned "already in progress" and its work was
-  lost whenever the holder was a dead run's leftover: a busy lock raises
-  :class:`LockBusyError`, a transient error, so the task retries later;
-* ``release()`` of an expired lock raises ``LockNotOwnedError``, which a blanket
-  ``autoretry_for=(Exception,)`` turned into a retry of finished work: release
-  problems are logged, never raised.
+* a lock outlives the hard time limit of its task (a shorter timeout is refused
+  when the task is defined): it never expires under a running task;
+* a run that finds the lock busy waits and tries again (:class:`LockBusyError`),
+  also when the holder is a dead run's leftover: no work is lost to a busy lock;
+* releasing never raises (a lock that expired anyway is logged): finished work is
+  never retried because of its lock.
 """
 
 from __future__ import annotations

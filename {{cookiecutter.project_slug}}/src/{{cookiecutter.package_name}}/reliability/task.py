@@ -1,4 +1,4 @@
-"""``ServiceTask``: the app's task class, the production guide's recommended task, corrected.
+"""``ServiceTask``: the app's task class, the recommended task pattern for every task.
 
 Every ``@app.task`` of the service gets, without writing it each time:
 
