@@ -161,6 +161,20 @@ def test_a_short_redis_visibility_timeout_is_caught(environment: pytest.MonkeyPa
     }
 
 
+def test_a_visibility_timeout_that_ignores_the_prefetch_is_caught(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("CELERY_BROKER_URL", "redis://localhost:6379/0")
+    environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
+    derived_for_one = production_subject()  # prefetch 1: 330 + 600 + the margin
+    assert "visibility-timeout-too-short" not in rules_hit(derived_for_one)
+
+    prefetching = changed(derived_for_one, worker_prefetch_multiplier=4)  # needs 1920 s
+    assert rules_hit(prefetching)["visibility-timeout-too-short"] == "error"
+    environment.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", "4")
+    assert "visibility-timeout-too-short" not in rules_hit(production_subject())
+
+
 def test_rabbitmq_consumer_timeout_is_caught(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "amqp://guest:guest@localhost:5672//")
     environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")

@@ -136,6 +136,17 @@ def test_visibility_timeout_is_derived_above_limit_and_longest_retry_delay(
     assert settings.visibility_timeout == 300 + 30 + 600 + VISIBILITY_MARGIN_SECONDS
 
 
+def test_visibility_timeout_covers_every_message_a_process_reserves(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", "4")
+    settings = load_settings()
+
+    # The 4th message waits for 3 runs, then runs: 4 x (300 s + its 30 s margin).
+    assert settings.minimum_visibility_timeout == 4 * 330 + 600
+    assert settings.visibility_timeout == 4 * 330 + 600 + VISIBILITY_MARGIN_SECONDS
+
+
 def test_visibility_timeout_below_limit_and_retry_delay_is_refused(
     environment: pytest.MonkeyPatch,
 ) -> None:

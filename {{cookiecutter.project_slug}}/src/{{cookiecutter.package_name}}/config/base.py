@@ -78,6 +78,18 @@ def outlasting(time_limit: float) -> int:
     return int(time_limit + max(5.0, time_limit / 10))
 
 
+def longest_reservation(time_limit: float, prefetch_multiplier: int, retry_delay: float) -> int:
+    """Seconds a worker with late acks may hold a message before it acknowledges it.
+
+    A process reserves ``prefetch_multiplier`` messages: the last waits for the runs
+    of the others, then runs itself, each ending by the hard time limit (its keys
+    outlasting it, :func:`outlasting`); a retry is reserved at once and waits its
+    countdown, at most ``retry_delay``, first. The Redis visibility timeout must
+    exceed it, or Redis delivers the message again while it waits or runs.
+    """
+    return prefetch_multiplier * outlasting(time_limit) + math.ceil(retry_delay)
+
+
 def url_scheme(url: str) -> str:
     """The scheme of a broker or Redis URL, e.g. ``redis`` or ``amqp``."""
     return urlsplit(url).scheme.lower()
@@ -269,9 +281,9 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 f"BROKER_VISIBILITY_TIMEOUT must be at least {self.minimum_visibility_timeout} s "
-                "(CELERY_TASK_TIME_LIMIT with the margin of locks and claims, plus "
-                "RETRY_BACKOFF_MAX): Redis redelivers a task still running or waiting for its "
-                "countdown after this many seconds"
+                "(CELERY_WORKER_PREFETCH_MULTIPLIER x CELERY_TASK_TIME_LIMIT with the margin "
+                "of locks and claims, plus RETRY_BACKOFF_MAX): Redis redelivers a task still "
+                "waiting, running or counting down after this many seconds"
             )
         return self
 
@@ -323,13 +335,18 @@ class Settings(BaseSettings):
 
     @property
     def minimum_visibility_timeout(self) -> int:
-        """The longest a message may stay reserved: a full run after the longest retry delay.
+        """The longest a message may stay reserved (:func:`longest_reservation`).
 
-        A run's locks and claims live a margin beyond the hard time limit
-        (:func:`outlasting`): counting it too means a message redelivered after its
-        worker died finds what that worker held already expired.
+        Counting the margin of locks and claims too means a message redelivered after
+        its worker died finds what that worker held already expired. Every worker on
+        one Redis broker must derive the same value: it is each worker's kombu that
+        takes back the messages reserved longer than that, whoever reserved them.
         """
-        return outlasting(self.celery_task_time_limit) + math.ceil(self.retry_backoff_max)
+        return longest_reservation(
+            self.celery_task_time_limit,
+            self.celery_worker_prefetch_multiplier,
+            self.retry_backoff_max,
+        )
 
     @property
     def visibility_timeout(self) -> int:

@@ -23,7 +23,7 @@ import click
 from celery import Celery, Task
 
 from ..config import REPORTS_CONFIGURATION_ERRORS, Settings, get_settings
-from ..config.base import RABBITMQ_CONSUMER_TIMEOUT, available_cpus, outlasting
+from ..config.base import RABBITMQ_CONSUMER_TIMEOUT, available_cpus, longest_reservation
 from ..reliability.guards import guards_of
 from .flower import flower_problems
 
@@ -259,13 +259,17 @@ def visibility_timeout_too_short(subject: Subject) -> Iterable[Finding]:
         return
     options = subject.conf.get("broker_transport_options") or {}
     visibility = float(options.get("visibility_timeout", 3600))
-    needed = outlasting(subject.longest_time_limit()) + subject.settings.retry_backoff_max
+    prefetch = int(subject.conf.get("worker_prefetch_multiplier") or 1)
+    needed = longest_reservation(
+        subject.longest_time_limit(), prefetch, subject.settings.retry_backoff_max
+    )
     if visibility < needed:
         yield Finding(
             "visibility-timeout-too-short",
             "error",
             f"Redis visibility_timeout is {visibility:.0f} s; tasks need {needed:.0f} s "
-            "(longest hard time limit with the lock margin, plus the longest retry delay)",
+            f"(prefetch {prefetch} x the longest hard time limit with the lock margin, plus "
+            "the longest retry delay)",
             "Redis delivers a reserved message again after this long, even while it runs or "
             "waits for its countdown: the task runs twice, at the same time",
             f"unset BROKER_VISIBILITY_TIMEOUT (derived) or set it above {needed:.0f}",
