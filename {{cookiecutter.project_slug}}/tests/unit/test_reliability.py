@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 from typing import Any
@@ -160,6 +161,7 @@ def test_reading_the_result_of_a_task_that_ignores_it_raises() -> None:
 
     with pytest.raises(ResultIgnoredError, match=r"capture_payment does not store its result"):
         result.get(timeout=1)
+    assert copy.copy(result).id == "some-id"  # Celery's own reduce arguments still fit
 
 
 def test_a_rate_limit_reads_celerys_format_and_refuses_anything_else() -> None:

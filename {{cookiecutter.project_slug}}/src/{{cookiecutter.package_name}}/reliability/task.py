@@ -246,10 +246,10 @@ class ServiceResult(AsyncResult[Any]):
     that returned ``None``.
     """
 
-    def __init__(self, id: str, *, task: str, **kwargs: Any) -> None:
-        super().__init__(id, **kwargs)
-        #: The name of the task whose run this is.
-        self.task = task
+    def __init__(self, id: str, *args: Any, task: str = "", **kwargs: Any) -> None:
+        super().__init__(id, *args, **kwargs)
+        #: The name of the task whose run this is (unknown once copied or unpickled).
+        self.task = task or "this task"
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
         """Wait for the result, as Celery's ``get``; raise if the run does not store it."""
