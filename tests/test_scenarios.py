@@ -9,8 +9,6 @@ is shared, and a quorum queue cannot take the name of a classic one.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import run_outside_our_venv
 from matrix import SCENARIOS, Combination
+from test_deploy_files import require
 
 pytestmark = pytest.mark.scenario
 
@@ -37,12 +36,7 @@ def own_vhost(scenario: Combination) -> Iterator[dict[str, str]]:
     if scenario.answer("broker", "redis") != "rabbitmq":
         yield {}
         return
-    rabbitmqctl = shutil.which("rabbitmqctl")
-    if rabbitmqctl is None:
-        message = "rabbitmqctl is not on PATH: a RabbitMQ scenario needs a vhost of its own"
-        if os.environ.get("CI", "").lower() in {"", "0", "false", "no"}:
-            pytest.skip(message)
-        pytest.fail(message)
+    rabbitmqctl = require("rabbitmqctl")  # a RabbitMQ scenario needs a vhost of its own
     vhost = f"template-scenario-{scenario.id}"
 
     def ctl(*arguments: str) -> None:

@@ -31,6 +31,7 @@ from kombu.utils.json import dumps
 
 from .config import Settings, get_settings
 from .reliability.sensitive import masked_arguments
+from .routing import uses_quorum_queues
 
 
 class PayloadTooLargeError(ValueError):
@@ -110,7 +111,7 @@ class AMQP(amqp.AMQP):
     def _create_task_sender(self) -> Any:
         """Celery's sender of task messages; on quorum queues it refuses a priority."""
         send = super()._create_task_sender()  # type: ignore[misc]  # not in celery-types
-        if self.app.conf.task_default_queue_type != "quorum":
+        if not uses_quorum_queues(self.app.conf):
             return send
 
         def send_without_priority(producer: Any, name: str, message: Any, **options: Any) -> Any:

@@ -21,7 +21,8 @@ Priority has two layers, as the production guide asks:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from kombu import Exchange, Queue
 
@@ -90,6 +91,11 @@ def task_queues(quorum_queues: bool = False) -> tuple[Queue, ...]:
     return tuple(
         Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES
     )
+
+
+def uses_quorum_queues(conf: Mapping[str, Any]) -> bool:
+    """Whether an app's configuration (``celery_settings``) declares quorum queues."""
+    return conf.get("task_default_queue_type") == "quorum"
 
 
 def task_routes(package: str, default_priority: int | None) -> dict[str, dict[str, str | int]]:

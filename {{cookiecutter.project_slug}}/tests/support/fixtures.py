@@ -55,7 +55,7 @@ def empty_queues(services: TestServices) -> None:
         # messages when the connection closes, before the purge above.
         # On quorum queues, countdowns wait in RabbitMQ's delayed-delivery queues and
         # would reach a queue during a later test.
-        if app.conf.task_default_queue_type == "quorum":
+        if routing.uses_quorum_queues(app.conf):
             purge_delayed_delivery(connection)
         if connection.transport.driver_type == "redis":
             redis_channel: Any = channel
@@ -64,7 +64,7 @@ def empty_queues(services: TestServices) -> None:
 
 def delayed_messages() -> int:
     """Messages waiting in Celery's native delayed-delivery queues (quorum queues only)."""
-    if app.conf.task_default_queue_type != "quorum":
+    if not routing.uses_quorum_queues(app.conf):
         return 0
     with app.connection_for_write() as connection:
         channel: Any = connection.default_channel

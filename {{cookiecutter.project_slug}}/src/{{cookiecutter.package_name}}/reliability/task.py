@@ -53,6 +53,7 @@ from pydantic import ValidationError
 from redis.exceptions import LockError
 
 from ..config import Settings
+from ..routing import uses_quorum_queues
 from .backoff import retry_countdown
 from .errors import (
     TRANSIENT_ERRORS,
@@ -146,8 +147,7 @@ class ServiceTask(Task[Any, Any]):
         refuses a countdown that truncates to 0 (``Celery.send_task``).
         """
         countdown = options.get("countdown")
-        quorum = self.app.conf.task_default_queue_type == "quorum"
-        if quorum and countdown is not None and 0 < countdown < 1:
+        if uses_quorum_queues(self.app.conf) and countdown is not None and 0 < countdown < 1:
             options["countdown"] = 1
         return super().apply_async(*args, **options)
 
