@@ -91,8 +91,11 @@ def test_a_worker_in_warm_shutdown_is_not_ready_and_stays_live_while_its_task_ru
     start_worker: StartWorker, store: redis.Redis, tmp_path: Path
 ) -> None:
     marks = tmp_path / "health"
-    worker = start_worker("leaving", environment=health_environment(marks))
     seconds = WINDOW + 3  # a task that outlasts the liveness window
+    # Limits well above the task, so that only the shutdown could end it: the test
+    # settings' soft limit (8 s) would race the task's own 8 s.
+    limits = {"CELERY_TASK_SOFT_TIME_LIMIT": "15", "CELERY_TASK_TIME_LIMIT": "18"}
+    worker = start_worker("leaving", environment={**health_environment(marks), **limits})
     probes.slow_effect.delay("long-report", seconds)
     eventually(
         lambda: store.llen(probes.probe_key("started", "long-report")), 10, "the task to start"
