@@ -8,8 +8,10 @@ from typing import Any
 
 TARGETS = {
     "overhead": 0.05,  # the pattern costs at most 5% of a bare task's throughput
-    "safety": 0.90,  # the recommended settings keep 90% of the defaults' (Redis)
-    "fairness": 1.15,  # makespan at most 15% above ideal, recommended settings
+    # Each worker profile is held to what it is for: short-tasks to the throughput of
+    # Celery's defaults on short tasks, long-tasks to fairness among long ones.
+    "safety": 0.90,  # short-tasks keeps 90% of the defaults' no-op throughput (Redis)
+    "fairness": 1.15,  # makespan at most 15% above ideal, long-tasks (the default profile)
 }
 
 
@@ -57,10 +59,12 @@ def report(results: dict[str, dict[str, Any]]) -> str:
         throughput = result["throughput"]
         pattern = round_ratios(result, "noop/recommended", "bare_noop/recommended")
         extra, share = pattern_share(result)
-        safety = round_ratios(result, "noop/recommended", "noop/celery-defaults")
+        safety = round_ratios(result, "noop/recommended-short-tasks", "noop/celery-defaults")
+        safety_long = round_ratios(result, "noop/recommended", "noop/celery-defaults")
         delivery = round_ratios(result, "noop/recommended-without-events", "noop/celery-defaults")
         ten_ms = result["throughput_10ms"]
-        safety_10ms = ten_ms["recommended"] / ten_ms["celery-defaults"]
+        safety_10ms = ten_ms["recommended-short-tasks"] / ten_ms["celery-defaults"]
+        safety_10ms_long = ten_ms["recommended"] / ten_ms["celery-defaults"]
         fair = result["fairness"]
         latency = result["latency_ms"]
         safety_met = verdict(statistics.median(safety) >= TARGETS["safety"])
@@ -73,17 +77,23 @@ def report(results: dict[str, dict[str, Any]]) -> str:
             f"| {name} | ServiceTask's own cost per run, share of a bare task's cost "
             f"| {extra:+.1f} µs, {share:.2%} "
             f"| ≤ {TARGETS['overhead']:.0%}: {verdict(share <= TARGETS['overhead'])} |",
-            f"| {name} | recommended / Celery defaults throughput "
+            f"| {name} | recommended, short-tasks / Celery defaults throughput "
             f"| {median_and_range(safety)} |{safety_target}|",
-            f"| {name} | the same without task events (delivery settings only) "
+            f"| {name} | recommended, long-tasks / Celery defaults throughput "
+            f"| {median_and_range(safety_long)} | |",
+            f"| {name} | long-tasks without task events (delivery settings only) "
             f"| {median_and_range(delivery)} | |",
-            f"| {name} | recommended / Celery defaults throughput, 10 ms tasks "
+            f"| {name} | short-tasks / Celery defaults throughput, 10 ms tasks "
             f"| {safety_10ms:.3f} | |",
+            f"| {name} | long-tasks / Celery defaults throughput, 10 ms tasks "
+            f"| {safety_10ms_long:.3f} | |",
             f"| {name} | publish-to-start latency p50 / p99 | {latency['p50']:.1f} / "
             f"{latency['p99']:.1f} ms | |",
-            f"| {name} | fairness (makespan / ideal, 2nd worker 0.2 s late), recommended | "
+            f"| {name} | fairness (makespan / ideal, 2nd worker 0.2 s late), long-tasks | "
             f"{fair['recommended']:.2f} | ≤ {TARGETS['fairness']:.2f}: "
             f"{verdict(fair['recommended'] <= TARGETS['fairness'])} |",
+            f"| {name} | fairness (makespan / ideal), short-tasks | "
+            f"{fair['recommended-short-tasks']:.2f} | |",
             f"| {name} | fairness (makespan / ideal), Celery defaults | "
             f"{fair['celery-defaults']:.2f} | |",
         ]
@@ -120,9 +130,14 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
     sweep.set_title(f"Concurrency sweep ({next(iter(results.values()))['cpus']} CPUs)")
     sweep.legend()
     names = list(results)
-    for offset, variant in ((-0.2, "recommended"), (0.2, "celery-defaults")):
+    bars = (
+        (-0.27, "recommended", "long-tasks"),
+        (0.0, "recommended-short-tasks", "short-tasks"),
+        (0.27, "celery-defaults", "Celery defaults"),
+    )
+    for offset, variant, label in bars:
         values = [results[name]["fairness"][variant] for name in names]
-        fair.bar([n + offset for n in range(len(names))], values, width=0.4, label=variant)
+        fair.bar([n + offset for n in range(len(names))], values, width=0.27, label=label)
     fair.axhline(TARGETS["fairness"], color="grey", linestyle="--", label="target")
     fair.set(xticks=range(len(names)), xticklabels=names, ylabel="makespan / ideal")
     fair.set_title("Long tasks among short ones, 2 workers")

@@ -40,7 +40,9 @@ IDLE_QUEUE = "critical"  # consumed while waiting, so that a start does not cons
 #: Celery's own defaults for the settings the service's bundle changes.
 CELERY_DEFAULTS = {
     "CELERY_TASK_ACKS_LATE": "false",
-    "CELERY_WORKER_PREFETCH_MULTIPLIER": "4",
+    # Celery's prefetch multiplier, 4, through the profile that sets it.
+    "WORKER_PROFILE": "short-tasks",
+    "SHORT_TASKS_PREFETCH_MULTIPLIER": "4",
     "CELERY_TASK_REJECT_ON_WORKER_LOST": "false",
     "CELERY_TASK_RETRY_ON_WORKER_LOST": "false",
     "CELERY_WORKER_SEND_TASK_EVENTS": "false",
@@ -50,7 +52,14 @@ CELERY_DEFAULTS = {
     # kombu's own Redis client handling (a plain Celery project's).
     "REDIS_SHARED_CLIENT": "false",
 }
-VARIANTS: dict[str, Mapping[str, str]] = {"recommended": {}, "celery-defaults": CELERY_DEFAULTS}
+#: The recommended settings with the short-tasks worker profile (the general group's).
+SHORT_TASKS = {"WORKER_PROFILE": "short-tasks"}
+#: The recommended settings under each worker profile, and Celery's defaults.
+VARIANTS: dict[str, Mapping[str, str]] = {
+    "recommended": {},
+    "recommended-short-tasks": SHORT_TASKS,
+    "celery-defaults": CELERY_DEFAULTS,
+}
 #: The recommended settings without task events (what they cost is monitoring, not safety).
 WITHOUT_EVENTS = {"CELERY_WORKER_SEND_TASK_EVENTS": "false"}
 #: Redis: kombu's own client handling, a new client object per publish, event and ack.
@@ -246,6 +255,7 @@ def measure(runs: int, quick: bool) -> dict[str, Any]:
     # Variants alternate within each round, so that drift in the machine hits all.
     measured = [
         ("noop/recommended", tasks.noop, {}),
+        ("noop/recommended-short-tasks", tasks.noop, SHORT_TASKS),
         ("bare_noop/recommended", tasks.bare_noop, {}),
         ("noop/recommended-without-events", tasks.noop, WITHOUT_EVENTS),
         ("noop/celery-defaults", tasks.noop, CELERY_DEFAULTS),

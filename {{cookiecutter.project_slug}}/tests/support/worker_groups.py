@@ -1,31 +1,46 @@
 """The worker groups as the shipped files start them.
 
-The Makefile names each group's queue options once (``GENERAL_QUEUES``,
-``CRITICAL_QUEUES``); compose.yaml, the Dockerfile and the systemd env files
-must say the same, and the tests start workers with exactly these options
-instead of rebuilding them from ``routing.py``.
+The Makefile names each group's queue options and worker profile once
+(``GENERAL_QUEUES``, ``GENERAL_PROFILE``, ...); compose.yaml, the Dockerfile,
+the systemd env files and the Kubernetes manifests must say the same, and the
+tests start workers with exactly these instead of rebuilding them.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import re
+import shlex
+from collections.abc import Iterable
 
 from .processes import PROJECT
 
-#: Group name -> the Makefile variable holding its queue options.
-GROUPS = {"general": "GENERAL_QUEUES", "critical": "CRITICAL_QUEUES"}
+#: Group name -> the prefix of its Makefile variables (``<prefix>_QUEUES``, ``<prefix>_PROFILE``).
+GROUPS = {"general": "GENERAL", "critical": "CRITICAL"}
+
+
+def makefile_value(variable: str) -> str:
+    """The value of a ``NAME := value`` line of the Makefile."""
+    for line in (PROJECT / "Makefile").read_text(encoding="utf-8").splitlines():
+        name, _, value = line.partition(":=")
+        if name.strip() == variable:
+            return value.strip()
+    raise LookupError(f"the Makefile does not define {variable}")
 
 
 def queue_options(group: str) -> list[str]:
     """The ``celery worker`` options that choose the queues of ``group``, from the Makefile."""
-    variable = GROUPS[group]
-    for line in (PROJECT / "Makefile").read_text(encoding="utf-8").splitlines():
-        name, _, value = line.partition(":=")
-        if name.strip() == variable:
-            return split_options(value.split())
-    raise LookupError(f"the Makefile does not define {variable}")
+    return split_options(makefile_value(f"{GROUPS[group]}_QUEUES").split())
+
+
+def profile(group: str) -> str:
+    """The worker profile of ``group`` (``WORKER_PROFILE``), from the Makefile."""
+    return makefile_value(f"{GROUPS[group]}_PROFILE")
+
+
+def profile_environment(group: str) -> dict[str, str]:
+    """The environment that gives a worker the profile of ``group``."""
+    return {"WORKER_PROFILE": profile(group)}
 
 
 def split_options(arguments: list[str]) -> list[str]:
@@ -43,35 +58,66 @@ def queue_options_in(arguments: list[str]) -> list[str]:
     return chosen
 
 
-def compose_command(service: str) -> list[str]:
-    """The ``command:`` list of a compose.yaml service (a block list of plain items)."""
+def compose_block(service: str, key: str) -> list[str]:
+    """The lines under ``key:`` of a compose.yaml service, stripped, comments left out."""
     lines = (PROJECT / "compose.yaml").read_text(encoding="utf-8").splitlines()
     start = lines.index(f"  {service}:")
-    command_line = next(n for n in range(start, len(lines)) if lines[n].strip() == "command:")
-    items = []
-    for line in lines[command_line + 1 :]:
-        stripped = line.strip()
-        if stripped.startswith("#"):
+    key_line = next(n for n in range(start, len(lines)) if lines[n].strip() == f"{key}:")
+    indent = len(lines[key_line]) - len(lines[key_line].lstrip())
+    block = []
+    for line in lines[key_line + 1 :]:
+        if line.strip().startswith("#"):
             continue
-        if not stripped.startswith("- "):
+        if len(line) - len(line.lstrip()) <= indent:
             break
-        items.append(stripped.removeprefix("- "))
-    return items
+        block.append(line.strip())
+    return block
+
+
+def compose_command(service: str) -> list[str]:
+    """The ``command:`` list of a compose.yaml service (a block list of plain items)."""
+    return [item.removeprefix("- ") for item in compose_block(service, "command")]
+
+
+def compose_environment(service: str) -> dict[str, str]:
+    """The variables a compose.yaml service sets itself (``environment:``, merges left out)."""
+    pairs = (line.split(": ", 1) for line in compose_block(service, "environment"))
+    return {name: value for name, value in pairs if name != "<<"}
+
+
+def assignments(words: Iterable[str]) -> dict[str, str]:
+    """``{"NAME": "value"}`` from ``NAME=value`` words."""
+    return {name: value for name, _, value in (word.partition("=") for word in words)}
+
+
+def dockerfile_instructions(keyword: str) -> list[str]:
+    """The arguments of each of the Dockerfile's ``keyword`` instructions, lines joined."""
+    text = (PROJECT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [
+        line.removeprefix(f"{keyword} ")
+        for line in text.splitlines()
+        if line.startswith(f"{keyword} ")
+    ]
 
 
 def dockerfile_command() -> list[str]:
     """The Dockerfile's ``CMD`` (exec form)."""
-    for line in (PROJECT / "Dockerfile").read_text(encoding="utf-8").splitlines():
-        if line.startswith("CMD "):
-            command: list[str] = json.loads(line.removeprefix("CMD "))
-            return command
-    raise LookupError("the Dockerfile has no CMD")
+    command: list[str] = json.loads(dockerfile_instructions("CMD")[-1])
+    return command
+
+
+def dockerfile_environment() -> dict[str, str]:
+    """The variables the image sets (``ENV name=value ...``)."""
+    words = [word for line in dockerfile_instructions("ENV") for word in shlex.split(line)]
+    return assignments(words)
+
+
+def systemd_environment(group: str) -> dict[str, str]:
+    """The variables of ``deploy/systemd/worker-<group>.env``."""
+    text = (PROJECT / "deploy" / "systemd" / f"worker-{group}.env").read_text(encoding="utf-8")
+    return assignments(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 def systemd_queue_options(group: str) -> list[str]:
     """``QUEUE_OPTIONS`` of ``deploy/systemd/worker-<group>.env``."""
-    text = (PROJECT / "deploy" / "systemd" / f"worker-{group}.env").read_text(encoding="utf-8")
-    match = re.search(r"^QUEUE_OPTIONS=(.*)$", text, re.MULTILINE)
-    if match is None:
-        raise LookupError(f"worker-{group}.env has no QUEUE_OPTIONS")
-    return split_options(match.group(1).split())
+    return split_options(systemd_environment(group)["QUEUE_OPTIONS"].split())

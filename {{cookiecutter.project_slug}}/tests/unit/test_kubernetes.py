@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support.worker_groups import GROUPS, queue_options, queue_options_in
+from support.worker_groups import GROUPS, profile, queue_options, queue_options_in
 
 from {{ cookiecutter.package_name }}.config.production import ProductionSettings
 from {{ cookiecutter.package_name }}.routing import QUEUE_NAMES
@@ -129,8 +129,12 @@ def test_workers_are_probed_by_the_probe_command_and_get_sigterm_themselves(grou
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_each_group_consumes_its_makefile_queue_options(group: str) -> None:
-    assert queue_options_in(worker(group)["command"]) == queue_options(group)
+def test_each_group_consumes_its_makefile_queue_options_with_its_profile(group: str) -> None:
+    container = worker(group)
+    environment = {variable["name"]: variable["value"] for variable in container["env"]}
+
+    assert queue_options_in(container["command"]) == queue_options(group)
+    assert environment["WORKER_PROFILE"] == profile(group)
 
 
 @pytest.mark.parametrize("group", GROUPS)

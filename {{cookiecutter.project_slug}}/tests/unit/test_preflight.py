@@ -171,8 +171,10 @@ def test_a_visibility_timeout_that_ignores_the_prefetch_is_caught(
 
     prefetching = changed(derived_for_one, worker_prefetch_multiplier=4)  # needs 1920 s
     assert rules_hit(prefetching)["visibility-timeout-too-short"] == "error"
-    environment.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", "4")
-    assert "visibility-timeout-too-short" not in rules_hit(production_subject())
+    environment.setenv("WORKER_PROFILE", "short-tasks")  # prefetch 4, derived for the fleet
+    short_tasks = production_subject()
+    assert short_tasks.conf["worker_prefetch_multiplier"] == 4
+    assert "visibility-timeout-too-short" not in rules_hit(short_tasks)
 
 
 def test_rabbitmq_consumer_timeout_is_caught(environment: pytest.MonkeyPatch) -> None:

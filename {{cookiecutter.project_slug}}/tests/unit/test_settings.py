@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }}.config import ConfigurationError, load_settings
-from {{ cookiecutter.package_name }}.config.base import VISIBILITY_MARGIN_SECONDS, available_cpus
+from {{ cookiecutter.package_name }}.config.base import VISIBILITY_MARGIN_SECONDS, ProfileLimits, available_cpus
+from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
 from {{ cookiecutter.package_name }}.config.development import DevelopmentSettings
 from {{ cookiecutter.package_name }}.config.production import ProductionSettings
 from {{ cookiecutter.package_name }}.config.test import TestSettings
@@ -38,7 +39,9 @@ def test_production_defaults_are_the_corrected_bundle(environment: pytest.Monkey
     settings = load_settings()
 
     assert settings.celery_worker_concurrency == available_cpus()
-    assert settings.celery_worker_prefetch_multiplier == 1
+    assert settings.worker_profile == "long-tasks"
+    assert settings.worker_limits == ProfileLimits(1, soft_time_limit=270, time_limit=300)
+    assert settings.profiles["short-tasks"] == ProfileLimits(4, soft_time_limit=54, time_limit=60)
     assert settings.celery_task_acks_late is True
     assert settings.celery_task_reject_on_worker_lost is True
     assert settings.celery_task_retry_on_worker_lost is True
@@ -100,7 +103,8 @@ def test_an_empty_result_backend_means_no_results(environment: pytest.MonkeyPatc
     [
         ("CELERY_TASK_TIME_LIMIT", "five minutes"),
         ("CELERY_WORKER_CONCURRENCY", "0"),
-        ("CELERY_WORKER_PREFETCH_MULTIPLIER", "-1"),
+        ("SHORT_TASKS_PREFETCH_MULTIPLIER", "-1"),
+        ("WORKER_PROFILE", "fast"),
         ("CELERY_TASK_ACKS_LATE", "maybe"),
         ("CELERY_BROKER_URL", "http://localhost:6379/0"),
         ("CELERY_RESULT_BACKEND", "db+postgresql://localhost/results"),
@@ -139,12 +143,47 @@ def test_visibility_timeout_is_derived_above_limit_and_longest_retry_delay(
 def test_visibility_timeout_covers_every_message_a_process_reserves(
     environment: pytest.MonkeyPatch,
 ) -> None:
-    environment.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", "4")
-    settings = load_settings()
+    environment.setenv("SHORT_TASKS_PREFETCH_MULTIPLIER", "8")
+    # The 8th message of a short-tasks worker waits for 7 runs, then runs: 8 x (60 s +
+    # its 6 s margin) exceeds one long task (300 s + its 30 s margin).
+    needed = 8 * 66 + 600
 
-    # The 4th message waits for 3 runs, then runs: 4 x (300 s + its 30 s margin).
-    assert settings.minimum_visibility_timeout == 4 * 330 + 600
-    assert settings.visibility_timeout == 4 * 330 + 600 + VISIBILITY_MARGIN_SECONDS
+    # The same for every worker on the broker, whatever its own profile: any worker's
+    # kombu takes back any worker's messages reserved for longer.
+    for profile in ("long-tasks", "short-tasks"):
+        environment.setenv("WORKER_PROFILE", profile)
+        settings = load_settings()
+        assert settings.minimum_visibility_timeout == needed
+        assert settings.visibility_timeout == needed + VISIBILITY_MARGIN_SECONDS
+
+
+def test_a_short_tasks_worker_reserves_more_and_runs_within_its_limit(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("WORKER_PROFILE", "short-tasks")
+    config = celery_settings(load_settings(), "{{ cookiecutter.package_name }}")
+
+    assert config["worker_prefetch_multiplier"] == 4
+    assert (config["task_soft_time_limit"], config["task_time_limit"]) == (54, 60)
+    assert config["task_acks_late"] is True
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"SHORT_TASKS_TIME_LIMIT": "400"}, "SHORT_TASKS_TIME_LIMIT must not exceed"),
+        ({"SHORT_TASKS_SOFT_TIME_LIMIT": "60"}, "SHORT_TASKS_SOFT_TIME_LIMIT must be below"),
+        ({"CELERY_WORKER_PREFETCH_MULTIPLIER": "4"}, "not used: set WORKER_PROFILE instead"),
+    ],
+)
+def test_profile_settings_that_contradict_each_other_are_refused(
+    environment: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        environment.setenv(name, value)
+
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings()
 
 
 def test_visibility_timeout_below_limit_and_retry_delay_is_refused(

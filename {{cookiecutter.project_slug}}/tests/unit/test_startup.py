@@ -22,12 +22,12 @@ def run_celery(*args: str, **variables: str) -> subprocess.CompletedProcess[str]
 
 
 def test_worker_refuses_to_start_with_a_bad_variable() -> None:
-    result = run_celery("worker", CELERY_WORKER_PREFETCH_MULTIPLIER="lots")
+    result = run_celery("worker", SHORT_TASKS_PREFETCH_MULTIPLIER="lots")
 
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "Error: invalid configuration:",
-        "  CELERY_WORKER_PREFETCH_MULTIPLIER='lots': Input should be a valid integer, "
+        "  SHORT_TASKS_PREFETCH_MULTIPLIER='lots': Input should be a valid integer, "
         "unable to parse string as an integer",
     ]
     assert not result.stdout

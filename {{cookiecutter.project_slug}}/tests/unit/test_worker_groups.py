@@ -2,22 +2,30 @@
 
 The general group consumes every queue except ``critical`` (Celery's
 ``--exclude-queues``), so that a queue added to ``routing.py`` needs no change
-in any deploy file; ``tests/worker/test_adding_a_queue.py`` proves it.
+in any deploy file; ``tests/worker/test_adding_a_queue.py`` proves it. Each group
+runs the worker profile the Makefile names for it.
 """
 
 from __future__ import annotations
+
+from typing import get_args
 
 import pytest
 from support.worker_groups import (
     GROUPS,
     compose_command,
+    compose_environment,
     dockerfile_command,
+    dockerfile_environment,
+    profile,
     queue_options,
     queue_options_in,
+    systemd_environment,
     systemd_queue_options,
 )
 
 from {{ cookiecutter.package_name }} import routing
+from {{ cookiecutter.package_name }}.config.base import WorkerProfile
 
 COMPOSE_SERVICES = {"general": "worker", "critical": "worker-critical"}
 
@@ -32,6 +40,20 @@ def test_compose_and_systemd_start_each_group_as_the_makefile_does(group: str) -
 
 def test_the_image_runs_the_general_group() -> None:
     assert queue_options_in(dockerfile_command()) == queue_options("general")
+    assert dockerfile_environment()["WORKER_PROFILE"] == profile("general")
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_compose_and_systemd_give_each_group_the_makefiles_profile(group: str) -> None:
+    expected = profile(group)
+
+    assert expected in get_args(WorkerProfile)
+    assert compose_environment(COMPOSE_SERVICES[group])["WORKER_PROFILE"] == expected
+    assert systemd_environment(group)["WORKER_PROFILE"] == expected
+
+
+def test_urgent_work_never_waits_behind_a_reserved_message() -> None:
+    assert profile("critical") == "long-tasks"
 
 
 def test_the_groups_name_only_the_critical_queue() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from support.processes import (
@@ -20,6 +20,7 @@ from support.processes import (
 )
 
 from {{ cookiecutter.package_name }} import routing
+from {{ cookiecutter.package_name }}.config.base import WorkerProfile
 
 
 @pytest.fixture
@@ -44,6 +45,13 @@ def start_worker(empty_queues: None, started: list[CeleryProcess], tmp_path: Pat
         return worker
 
     return start
+
+
+@pytest.fixture(params=get_args(WorkerProfile))
+def worker_profile(request: pytest.FixtureRequest) -> WorkerProfile:
+    """Each worker profile in turn: for the faults whose outcome prefetching could change."""
+    profile: WorkerProfile = request.param
+    return profile
 
 
 @pytest.fixture

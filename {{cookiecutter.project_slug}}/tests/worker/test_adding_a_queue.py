@@ -20,7 +20,7 @@ import redis
 from kombu import Queue
 from support.fixtures import eventually
 from support.processes import TESTS, StartWorker
-from support.worker_groups import queue_options
+from support.worker_groups import profile_environment, queue_options
 
 from {{ cookiecutter.package_name }} import PACKAGE, app
 
@@ -67,7 +67,9 @@ def test_a_queue_added_as_the_readme_says_is_consumed_by_the_general_worker(
 ) -> None:
     path = os.pathsep.join([str(package_with_a_new_queue), str(TESTS)])
     start_worker(
-        "general", queue_options=queue_options("general"), environment={"PYTHONPATH": path}
+        "general",
+        queue_options=queue_options("general"),
+        environment={**profile_environment("general"), "PYTHONPATH": path},
     )
 
     subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from typing import Any
 
 import redis
 from support import probes
@@ -12,6 +13,9 @@ from support.fixtures import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }}.config.base import WorkerProfile
+from {{ cookiecutter.package_name }}.config.test import TestSettings
+from {{ cookiecutter.package_name }}.ops.queues import queue_depths
 from {{ cookiecutter.package_name }}.reliability import dead_letters
 
 BATCH = 20
@@ -23,6 +27,12 @@ def runs_started(store: redis.Redis, label: str) -> list[dict[str, int]]:
 
 def effects(store: redis.Redis, label: str) -> int:
     return int(store.get(probes.probe_key("effects", label)) or 0)
+
+
+def settings_with(environment: dict[str, str]) -> TestSettings:
+    """The test settings a worker started with ``environment`` derives."""
+    values: dict[str, Any] = {name.lower(): value for name, value in environment.items()}
+    return TestSettings(**values)
 
 
 def kill_first_run(store: redis.Redis, label: str) -> int:
@@ -70,25 +80,47 @@ def test_a_kill_during_each_run_of_a_batch_loses_nothing(
     assert dead_letters.count() == 0
 
 
-def test_killed_worker_task_is_completed_by_another_worker(
-    start_worker: StartWorker, store: redis.Redis
+def test_killed_worker_tasks_are_completed_by_another_worker(
+    start_worker: StartWorker, store: redis.Redis, worker_profile: WorkerProfile
 ) -> None:
-    # Test-sized limits, so that the Redis visibility timeout can be short too.
+    # Test-sized limits for both profiles, so that the Redis visibility timeout can be
+    # short too: the least allowed, derived as the service derives it.
     limits = {
         "CELERY_TASK_TIME_LIMIT": "4",
         "CELERY_TASK_SOFT_TIME_LIMIT": "3",
-        "BROKER_VISIBILITY_TIMEOUT": "11",  # the least allowed: 4 + 5 (margin) + 2 (retry)
+        "SHORT_TASKS_TIME_LIMIT": "4",
+        "SHORT_TASKS_SOFT_TIME_LIMIT": "3",
     }
-    doomed = start_worker("doomed", queues=[routing.DEFAULT_QUEUE], environment=limits)
-    # Started now but on another queue, so that it cannot take the task first.
+    fleet = settings_with(limits)
+    limits["BROKER_VISIBILITY_TIMEOUT"] = str(fleet.minimum_visibility_timeout)
+    doomed = start_worker(
+        "doomed",
+        queues=[routing.DEFAULT_QUEUE],
+        concurrency=2,
+        environment={**limits, "WORKER_PROFILE": worker_profile},
+    )
+    # Started now but on another queue, so that it cannot take the tasks first.
     survivor = start_worker("survivor", queues=[routing.CRITICAL_QUEUE], environment=limits)
-    probes.slow_effect.delay("order-2", 2.0)
-    eventually(lambda: runs_started(store, "order-2"), timeout=20, what="the task to start")
+    # As many as the doomed worker reserves: with short-tasks, some wait behind others.
+    held = 2 * fleet.profiles[worker_profile].prefetch_multiplier
+    labels = [f"order-2-{n}" for n in range(held)]
+    for label in labels:
+        probes.slow_effect.delay(label, 2.0)
+    eventually(lambda: runs_started(store, labels[0]), timeout=20, what="a task to start")
+    eventually(
+        lambda: queue_depths(app)[routing.DEFAULT_QUEUE] == 0,
+        timeout=10,
+        what="every message reserved by the doomed worker",
+    )
 
     doomed.kill()  # the worker and its pool processes, at once
     app.control.add_consumer(routing.DEFAULT_QUEUE, destination=[survivor.nodename], reply=True)
-    eventually(lambda: effects(store, "order-2") == 1, timeout=60, what="the effect")
+    eventually(
+        lambda: all(effects(store, label) == 1 for label in labels),
+        timeout=90,
+        what="every effect",
+    )
 
-    assert len(runs_started(store, "order-2")) == 2
-    assert effects(store, "order-2") == 1
+    assert [effects(store, label) for label in labels] == [1] * held  # none lost, none twice
+    assert len(runs_started(store, labels[0])) == 2  # killed, then run by the survivor
     assert dead_letters.count() == 0

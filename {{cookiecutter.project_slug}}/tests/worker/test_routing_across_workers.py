@@ -6,7 +6,7 @@ import redis
 from support import probes
 from support.fixtures import eventually
 from support.processes import StartWorker
-from support.worker_groups import queue_options
+from support.worker_groups import profile_environment, queue_options
 
 from {{ cookiecutter.package_name }} import routing
 
@@ -14,8 +14,17 @@ from {{ cookiecutter.package_name }} import routing
 def test_each_queue_is_served_by_the_workers_of_its_group(
     start_worker: StartWorker, store: redis.Redis
 ) -> None:
-    general = start_worker("general", queue_options=queue_options("general"), concurrency=2)
-    urgent = start_worker("urgent", queue_options=queue_options("critical"))
+    general = start_worker(
+        "general",
+        queue_options=queue_options("general"),
+        environment=profile_environment("general"),
+        concurrency=2,
+    )
+    urgent = start_worker(
+        "urgent",
+        queue_options=queue_options("critical"),
+        environment=profile_environment("critical"),
+    )
 
     for queue in routing.QUEUE_NAMES:
         for n in range(3):

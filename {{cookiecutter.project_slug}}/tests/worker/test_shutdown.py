@@ -1,4 +1,8 @@
-"""Stopping workers loses nothing: warm shutdown, soft shutdown, a rolling update."""
+"""Stopping workers loses nothing: warm shutdown, soft shutdown, a rolling update.
+
+Warm shutdown and the rolling update run under each worker profile: with
+short-tasks a worker also holds messages it has not started, which must go back.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from support.fixtures import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }}.config.base import WorkerProfile
 from {{ cookiecutter.package_name }}.ops.queues import queue_depths
 from {{ cookiecutter.package_name }}.reliability import dead_letters
 
@@ -26,10 +31,13 @@ def effects(store: redis.Redis, label: str) -> int:
 
 
 def test_sigterm_lets_the_running_task_finish(
-    start_worker: StartWorker, store: redis.Redis
+    start_worker: StartWorker, store: redis.Redis, worker_profile: WorkerProfile
 ) -> None:
-    worker = start_worker("warm")
+    worker = start_worker("warm", environment={"WORKER_PROFILE": worker_profile})
     probes.slow_effect.delay("report-1", 2.0)
+    waiting = [f"report-1-next-{n}" for n in range(3)]  # reserved behind it with short-tasks
+    for label in waiting:
+        probes.slow_effect.delay(label, 0.1)
     eventually(lambda: runs_started(store, "report-1"), timeout=20, what="the task to start")
 
     worker.send_signal(signal.SIGTERM)  # what systemd, Docker and Kubernetes send
@@ -37,6 +45,12 @@ def test_sigterm_lets_the_running_task_finish(
     assert worker.wait(timeout=30) == 0
     assert effects(store, "report-1") == 1
     assert "Warm shutdown" in worker.log_text()
+    # What it had reserved but not started went back to the queue, unacknowledged.
+    start_worker("next")
+    eventually(
+        lambda: all(effects(store, label) == 1 for label in waiting), timeout=30, what="the rest"
+    )
+    assert [len(runs_started(store, label)) for label in waiting] == [1] * len(waiting)
 
 
 def test_soft_shutdown_requeues_a_long_task_for_another_worker(
@@ -58,10 +72,11 @@ def test_soft_shutdown_requeues_a_long_task_for_another_worker(
 
 
 def test_rolling_update_under_load_completes_every_task_once(
-    start_worker: StartWorker, store: redis.Redis
+    start_worker: StartWorker, store: redis.Redis, worker_profile: WorkerProfile
 ) -> None:
     labels = [f"order-{n}" for n in range(IN_FLIGHT)]
-    old = start_worker("old", concurrency=2)
+    profile = {"WORKER_PROFILE": worker_profile}
+    old = start_worker("old", concurrency=2, environment=profile)
     for label in labels:
         probes.slow_effect.delay(label, 0.02)
     eventually(
@@ -70,7 +85,7 @@ def test_rolling_update_under_load_completes_every_task_once(
 
     # The guide's procedure, without its broadcast `celery control shutdown` (which would
     # stop *every* worker): start the new worker, then SIGTERM the old one.
-    start_worker("new", concurrency=2)
+    start_worker("new", concurrency=2, environment=profile)
     old.send_signal(signal.SIGTERM)
     assert old.wait(timeout=60) == 0
     eventually(

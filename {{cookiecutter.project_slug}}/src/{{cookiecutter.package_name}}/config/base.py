@@ -13,7 +13,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, NamedTuple, Self, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -35,6 +35,7 @@ AppEnv = Literal["development", "production", "test"]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 LogFormat = Literal["text", "json"]
+WorkerProfile = Literal["long-tasks", "short-tasks"]
 
 REDIS_SCHEMES = frozenset({"redis", "rediss"})
 AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
@@ -55,6 +56,9 @@ NATIVE_DELAYED_DELIVERY_MAX_SECONDS = 2**28 - 1
 # KiB of resident memory a worker's main process is allowed for: measured at about
 # 69 MiB with this template's app (config/celery_settings.py), with room to grow.
 MAIN_PROCESS_KIB = 131_072
+
+# Celery's command line reads it as --prefetch-multiplier; the worker profile sets it.
+PREFETCH_VARIABLE = "CELERY_WORKER_PREFETCH_MULTIPLIER"
 
 # Room between the hard time limit plus the longest retry delay and the Redis
 # visibility timeout: covers kombu's restore sweep and clock differences.
@@ -88,6 +92,14 @@ def longest_reservation(time_limit: float, prefetch_multiplier: int, retry_delay
     exceed it, or Redis delivers the message again while it waits or runs.
     """
     return prefetch_multiplier * outlasting(time_limit) + math.ceil(retry_delay)
+
+
+class ProfileLimits(NamedTuple):
+    """How many messages a worker process reserves, and how long each may run."""
+
+    prefetch_multiplier: int
+    soft_time_limit: int
+    time_limit: int
 
 
 def url_scheme(url: str) -> str:
@@ -130,7 +142,6 @@ class Settings(BaseSettings):
 
     # --- Worker ------------------------------------------------------------
     celery_worker_concurrency: PositiveInt = Field(default_factory=available_cpus)
-    celery_worker_prefetch_multiplier: PositiveInt = 1
     celery_worker_max_tasks_per_child: PositiveInt | None = 1000
     # KiB of peak resident memory per pool child; see celery_settings.py.
     celery_worker_max_memory_per_child: PositiveInt | None = 200_000
@@ -147,6 +158,18 @@ class Settings(BaseSettings):
     celery_task_time_limit: PositiveInt = 300
     celery_task_soft_time_limit: PositiveInt = 270
     celery_task_send_sent_event: bool = True
+
+    # --- Worker profiles (set per worker group in the deploy files) ----------
+    # long-tasks: each process reserves one message, so no task waits behind another
+    # while a worker is free; tasks run up to CELERY_TASK_TIME_LIMIT.
+    # short-tasks: each process reserves SHORT_TASKS_PREFETCH_MULTIPLIER messages
+    # (late acks still on: a dead worker's reserved messages are all delivered again),
+    # and its tasks run up to SHORT_TASKS_TIME_LIMIT, which bounds how long a reserved
+    # message waits. See Settings.profiles and the visibility timeout derived from both.
+    worker_profile: WorkerProfile = "long-tasks"
+    short_tasks_prefetch_multiplier: PositiveInt = 4
+    short_tasks_time_limit: PositiveInt = 60
+    short_tasks_soft_time_limit: PositiveInt = 54
 
     # --- Results -----------------------------------------------------------
     celery_result_expires: PositiveInt = 3600
@@ -248,11 +271,33 @@ class Settings(BaseSettings):
         return checked_url(url, REDIS_SCHEMES, "a redis:// or rediss:// URL")
 
     @model_validator(mode="after")
+    def _prefetch_by_profile(self) -> Self:
+        # Celery's command line reads this variable itself (click's name for
+        # --prefetch-multiplier): it would override the profile's prefetch unseen.
+        if os.environ.get(PREFETCH_VARIABLE):
+            raise ValueError(
+                f"{PREFETCH_VARIABLE} is not used: set WORKER_PROFILE instead (long-tasks: 1, "
+                "short-tasks: SHORT_TASKS_PREFETCH_MULTIPLIER); the visibility timeout is "
+                "derived from the profiles"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _limits_are_consistent(self) -> Self:
         if self.celery_task_soft_time_limit >= self.celery_task_time_limit:
             raise ValueError(
                 "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, "
                 "or the cleanup that the soft limit allows never gets to run"
+            )
+        if self.short_tasks_soft_time_limit >= self.short_tasks_time_limit:
+            raise ValueError(
+                "SHORT_TASKS_SOFT_TIME_LIMIT must be below SHORT_TASKS_TIME_LIMIT, "
+                "or the cleanup that the soft limit allows never gets to run"
+            )
+        if self.short_tasks_time_limit > self.celery_task_time_limit:
+            raise ValueError(
+                "SHORT_TASKS_TIME_LIMIT must not exceed CELERY_TASK_TIME_LIMIT: the stop "
+                "grace periods and locks are sized by the longer limit"
             )
         longest_wait = max(BROKER_CONNECT_TIMEOUT, self.redis_socket_timeout)
         if self.health_liveness_window <= longest_wait:
@@ -261,7 +306,7 @@ class Settings(BaseSettings):
                 "connection attempt or a Redis command waits (REDIS_SOCKET_TIMEOUT): an "
                 "outage must not make the worker look dead"
             )
-        held = self.celery_worker_concurrency * self.celery_worker_prefetch_multiplier
+        held = self.celery_worker_concurrency * self.worker_limits.prefetch_multiplier
         eta_limit = self.celery_worker_eta_task_limit
         if eta_limit is not None and eta_limit <= held:
             raise ValueError(
@@ -281,9 +326,10 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 f"BROKER_VISIBILITY_TIMEOUT must be at least {self.minimum_visibility_timeout} s "
-                "(CELERY_WORKER_PREFETCH_MULTIPLIER x CELERY_TASK_TIME_LIMIT with the margin "
-                "of locks and claims, plus RETRY_BACKOFF_MAX): Redis redelivers a task still "
-                "waiting, running or counting down after this many seconds"
+                "(CELERY_TASK_TIME_LIMIT, or SHORT_TASKS_PREFETCH_MULTIPLIER x "
+                "SHORT_TASKS_TIME_LIMIT, with the margin of locks and claims, plus "
+                "RETRY_BACKOFF_MAX): Redis redelivers a task still waiting, running or "
+                "counting down after this many seconds"
             )
         return self
 
@@ -296,6 +342,27 @@ class Settings(BaseSettings):
     def quorum_queues(self) -> bool:
         """Whether the queues are RabbitMQ quorum queues."""
         return self.rabbitmq_queue_type == "quorum"
+
+    @property
+    def profiles(self) -> dict[WorkerProfile, ProfileLimits]:
+        """What each worker profile reserves and allows a task (one home for both)."""
+        return {
+            "long-tasks": ProfileLimits(
+                prefetch_multiplier=1,
+                soft_time_limit=self.celery_task_soft_time_limit,
+                time_limit=self.celery_task_time_limit,
+            ),
+            "short-tasks": ProfileLimits(
+                prefetch_multiplier=self.short_tasks_prefetch_multiplier,
+                soft_time_limit=self.short_tasks_soft_time_limit,
+                time_limit=self.short_tasks_time_limit,
+            ),
+        }
+
+    @property
+    def worker_limits(self) -> ProfileLimits:
+        """The prefetch and time limits of this process's profile (WORKER_PROFILE)."""
+        return self.profiles[self.worker_profile]
 
     @property
     def shutdown_allowance(self) -> float:
@@ -335,17 +402,19 @@ class Settings(BaseSettings):
 
     @property
     def minimum_visibility_timeout(self) -> int:
-        """The longest a message may stay reserved (:func:`longest_reservation`).
+        """The longest a message may stay reserved under any profile (:func:`longest_reservation`).
 
         Counting the margin of locks and claims too means a message redelivered after
         its worker died finds what that worker held already expired. Every worker on
-        one Redis broker must derive the same value: it is each worker's kombu that
-        takes back the messages reserved longer than that, whoever reserved them.
+        one Redis broker must derive the same value, whatever its own profile: it is
+        each worker's kombu that takes back the messages reserved longer than that,
+        whoever reserved them.
         """
-        return longest_reservation(
-            self.celery_task_time_limit,
-            self.celery_worker_prefetch_multiplier,
-            self.retry_backoff_max,
+        return max(
+            longest_reservation(
+                limits.time_limit, limits.prefetch_multiplier, self.retry_backoff_max
+            )
+            for limits in self.profiles.values()
         )
 
     @property

@@ -24,6 +24,7 @@ TASK_LOG_FORMAT = (
 def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
     """The Celery settings of the service whose tasks live in ``package``."""
     priorities = routing.priority_levels(settings.broker_is_redis, settings.quorum_queues)
+    limits = settings.worker_limits
     config: dict[str, Any] = {
         # --- Broker connection ---------------------------------------------
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-broker_url
@@ -76,10 +77,12 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # to be delivered again. acks_late does not retry tasks that raise.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_acks_late
         "task_acks_late": settings.celery_task_acks_late,
-        # One message per process: with acks_late that is exactly `concurrency` reserved
-        # messages, so long tasks do not hoard work other workers could start.
+        # Messages each process reserves, by the worker's profile (WORKER_PROFILE): one
+        # for long tasks, so that they do not hoard work other workers could start; a
+        # few for short tasks, whose limit bounds the wait. With acks_late a worker
+        # reserves exactly `concurrency` x this many.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_prefetch_multiplier
-        "worker_prefetch_multiplier": settings.celery_worker_prefetch_multiplier,
+        "worker_prefetch_multiplier": limits.prefetch_multiplier,
         # A pool child killed mid-task (OOM, segfault) sends the task again as a counted
         # retry, so a message that always kills its child ends as a dead letter instead of
         # looping forever (Celery 5.7).
@@ -97,12 +100,13 @@ def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_consumer
         "worker_consumer": f"{package}.consumer:Consumer",
         # --- Time limits ---------------------------------------------------
-        # The pool child running a task is killed after this many seconds.
+        # The pool child running a task is killed after this many seconds (the
+        # profile's: CELERY_TASK_TIME_LIMIT, or SHORT_TASKS_TIME_LIMIT).
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_time_limit
-        "task_time_limit": settings.celery_task_time_limit,
+        "task_time_limit": limits.time_limit,
         # SoftTimeLimitExceeded is raised first, leaving time to clean up.
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-task_soft_time_limit
-        "task_soft_time_limit": settings.celery_task_soft_time_limit,
+        "task_soft_time_limit": limits.soft_time_limit,
         # --- Worker processes ----------------------------------------------
         # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-worker_concurrency
         "worker_concurrency": settings.celery_worker_concurrency,

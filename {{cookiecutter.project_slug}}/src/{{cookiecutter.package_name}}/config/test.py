@@ -16,6 +16,11 @@ class TestSettings(Settings):
     celery_worker_concurrency: PositiveInt = 2
     celery_task_time_limit: PositiveInt = 10
     celery_task_soft_time_limit: PositiveInt = 8
+    # Two reserved messages per process: enough to show what prefetching changes,
+    # within the test-sized visibility timeout below (2 x (4 + 5) + 2 s).
+    short_tasks_prefetch_multiplier: PositiveInt = 2
+    short_tasks_time_limit: PositiveInt = 4
+    short_tasks_soft_time_limit: PositiveInt = 3
     celery_worker_soft_shutdown_timeout: NonNegativeSeconds = 3.0
     # Short enough for a test to watch a task run out of retries.
     retry_backoff_base: PositiveSeconds = 0.5

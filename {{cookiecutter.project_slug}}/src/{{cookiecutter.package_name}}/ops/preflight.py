@@ -147,14 +147,16 @@ def prefetch_with_long_tasks(subject: Subject) -> Iterable[Finding]:
     """Prefetching several messages per process when tasks may run long."""
     multiplier = subject.conf.get("worker_prefetch_multiplier") or 0
     limit = subject.longest_time_limit()
-    if multiplier != 1 and (limit == 0 or limit > 60):
+    short = subject.settings.short_tasks_time_limit
+    if multiplier != 1 and (limit == 0 or limit > short):
         yield Finding(
             "prefetch-with-long-tasks",
             "warning",
-            f"worker_prefetch_multiplier is {multiplier}; tasks may run {limit or 'forever'} s",
+            f"worker_prefetch_multiplier is {multiplier}; tasks may run {limit or 'forever'} s, "
+            f"more than SHORT_TASKS_TIME_LIMIT ({short} s)",
             "each process reserves that many messages; behind a long task they wait while "
             "other workers stand idle (the guide's first common mistake)",
-            "set CELERY_WORKER_PREFETCH_MULTIPLIER=1 (with acks_late)",
+            "run the workers of long tasks with WORKER_PROFILE=long-tasks (prefetch 1)",
         )
 
 
@@ -169,7 +171,7 @@ def prefetch_without_acks_late(subject: Subject) -> Iterable[Finding]:
             f"worker_prefetch_multiplier is {multiplier} without task_acks_late",
             "with early acknowledgement a multiplier of 1 still reserves an extra message per "
             "process; only acks_late with 1 reserves exactly `concurrency` messages",
-            "set CELERY_TASK_ACKS_LATE=true and CELERY_WORKER_PREFETCH_MULTIPLIER=1",
+            "set CELERY_TASK_ACKS_LATE=true; WORKER_PROFILE=long-tasks reserves one per process",
         )
 
 
