@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }}.config import ConfigurationError, load_settings
-from {{ cookiecutter.package_name }}.config.base import VISIBILITY_MARGIN_SECONDS, ProfileLimits, available_cpus
+from {{ cookiecutter.package_name }}.config.base import (
+    VISIBILITY_MARGIN_SECONDS,
+    ProfileLimits,
+    available_cpus,
+)
 from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
 from {{ cookiecutter.package_name }}.config.development import DevelopmentSettings
 from {{ cookiecutter.package_name }}.config.production import ProductionSettings
