@@ -12,6 +12,7 @@ from kombu import Connection
 from kombu.transport.native_delayed_delivery import MAX_NUMBER_OF_BITS_TO_USE, level_name
 
 from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }}.config.test import TestSettings
 
 from .services import TestServices, for_this_run
 
@@ -92,3 +93,20 @@ def eventually(condition: Callable[[], object], timeout: float, what: str) -> No
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout} s: {what}")
         time.sleep(0.1)
+
+
+def quick_redelivery_limits(hard: int = 4) -> dict[str, str]:
+    """Time limits of ``hard`` s for both worker profiles, and the least visibility timeout.
+
+    The timeout is derived as the service derives it; a task of a lost worker, or interrupted by a lost broker, then comes back within a
+    test's patience on Redis.
+    """
+    limits = {
+        "CELERY_TASK_TIME_LIMIT": str(hard),
+        "CELERY_TASK_SOFT_TIME_LIMIT": str(hard - 1),
+        "SHORT_TASKS_TIME_LIMIT": str(hard),
+        "SHORT_TASKS_SOFT_TIME_LIMIT": str(hard - 1),
+    }
+    values: dict[str, Any] = {name.lower(): value for name, value in limits.items()}
+    least = TestSettings(**values).minimum_visibility_timeout
+    return {**limits, "BROKER_VISIBILITY_TIMEOUT": str(least)}

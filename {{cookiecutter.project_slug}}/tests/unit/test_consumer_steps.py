@@ -1,8 +1,12 @@
-"""The consumer's steps: Celery's, with worker heartbeat events that never wait on the broker."""
+"""The consumer's steps: heartbeat events never wait on the broker, nor for confirms."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
+
+import celery.worker.consumer.events
+from celery import Celery
 
 from {{ cookiecutter.package_name }}.consumer import Consumer, EventHeartbeats, OneShotHeart
 
@@ -34,3 +38,25 @@ def test_a_heartbeat_event_is_sent_once_never_retried() -> None:
     heart._send("worker-heartbeat")  # Celery asks for retries here
 
     assert eventer.sent == [("worker-heartbeat", False)]
+
+
+def test_monitoring_events_are_published_without_confirms_and_tasks_with_them() -> None:
+    app = Celery(broker="amqp://guest:guest@localhost:5672//")
+    app.conf.broker_transport_options = {"confirm_publish": True}  # as on RabbitMQ
+    consumer = Consumer.__new__(Consumer)  # no worker: only the connection is built
+    consumer.app = app
+    consumer.ensure_connected = lambda conn: conn  # type: ignore[method-assign]
+
+    events = consumer.connection_for_write(heartbeat=10)
+
+    assert (events.transport_options or {})["confirm_publish"] is False
+    assert events.heartbeat == 10
+    assert (app.connection_for_write().transport_options or {})["confirm_publish"] is True
+
+
+def test_celerys_events_step_takes_its_connection_from_the_consumer() -> None:
+    # What the test above relies on: if Celery's step stops asking the consumer, the
+    # events go back to a confirmed connection and this fails.
+    source = inspect.getsource(celery.worker.consumer.events.Events.start)
+
+    assert "c.connection_for_write(" in source

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.fixtures import eventually, quick_redelivery_limits
 from support.processes import StartWorker
 from support.redis_server import RestartableRedis, as_the_broker, own_redis
 
@@ -43,12 +43,7 @@ def test_a_broker_restart_mid_task_redelivers_it_and_every_task_runs_once(
     publisher = as_the_broker(broker, monkeypatch)
     # The interrupted message comes back after the visibility timeout: keep it
     # test-sized (the least the limits allow).
-    limits = {
-        "CELERY_TASK_TIME_LIMIT": "4",
-        "CELERY_TASK_SOFT_TIME_LIMIT": "3",
-        "BROKER_VISIBILITY_TIMEOUT": "11",
-    }
-    start_worker("reconnecting", control_app=publisher, environment=limits)
+    start_worker("reconnecting", control_app=publisher, environment=quick_redelivery_limits())
     labels = [f"job-{n}" for n in range(TASKS)]
     for label in labels:
         publisher.send_task(probes.slow_effect.name, args=(label, TASK_SECONDS))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-from typing import Any
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.fixtures import eventually, quick_redelivery_limits
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing
@@ -27,12 +26,6 @@ def runs_started(store: redis.Redis, label: str) -> list[dict[str, int]]:
 
 def effects(store: redis.Redis, label: str) -> int:
     return int(store.get(probes.probe_key("effects", label)) or 0)
-
-
-def settings_with(environment: dict[str, str]) -> TestSettings:
-    """The test settings a worker started with ``environment`` derives."""
-    values: dict[str, Any] = {name.lower(): value for name, value in environment.items()}
-    return TestSettings(**values)
 
 
 def kill_first_run(store: redis.Redis, label: str) -> int:
@@ -83,16 +76,7 @@ def test_a_kill_during_each_run_of_a_batch_loses_nothing(
 def test_killed_worker_tasks_are_completed_by_another_worker(
     start_worker: StartWorker, store: redis.Redis, worker_profile: WorkerProfile
 ) -> None:
-    # Test-sized limits for both profiles, so that the Redis visibility timeout can be
-    # short too: the least allowed, derived as the service derives it.
-    limits = {
-        "CELERY_TASK_TIME_LIMIT": "4",
-        "CELERY_TASK_SOFT_TIME_LIMIT": "3",
-        "SHORT_TASKS_TIME_LIMIT": "4",
-        "SHORT_TASKS_SOFT_TIME_LIMIT": "3",
-    }
-    fleet = settings_with(limits)
-    limits["BROKER_VISIBILITY_TIMEOUT"] = str(fleet.minimum_visibility_timeout)
+    limits = quick_redelivery_limits()  # so that the Redis visibility timeout is short too
     doomed = start_worker(
         "doomed",
         queues=[routing.DEFAULT_QUEUE],
@@ -102,7 +86,7 @@ def test_killed_worker_tasks_are_completed_by_another_worker(
     # Started now but on another queue, so that it cannot take the tasks first.
     survivor = start_worker("survivor", queues=[routing.CRITICAL_QUEUE], environment=limits)
     # As many as the doomed worker reserves: with short-tasks, some wait behind others.
-    held = 2 * fleet.profiles[worker_profile].prefetch_multiplier
+    held = 2 * TestSettings().profiles[worker_profile].prefetch_multiplier
     labels = [f"order-2-{n}" for n in range(held)]
     for label in labels:
         probes.slow_effect.delay(label, 2.0)
