@@ -4,10 +4,12 @@ For each broker (``--broker``, repeatable; default: Redis, and RabbitMQ if one a
 on localhost) it runs ``bench.suite`` in a process of its own and prints:
 
 * the task pattern's overhead: ServiceTask vs a bare task, no-op throughput;
-* the safety cost: the recommended settings vs Celery's defaults, no-op throughput,
-  and again with 10 ms of work per task;
+* the safety cost: the recommended settings under each worker profile vs Celery's
+  defaults, no-op throughput, and again with 10 ms of work per task;
 * publish-to-start latency (p50, p99) at a steady rate below saturation;
-* fairness: a few long tasks among many short ones over 2 workers, makespan / ideal;
+* fairness: a few long tasks among many short ones over 2 workers, on one queue under
+  each profile and Celery's defaults, and routed (long tasks on a worker of their
+  own): makespan / ideal, and when the last short task ended;
 * a concurrency sweep (1, 2, 4, 8 processes) for I/O-bound and CPU-bound tasks.
 
 Run it against a quiet broker: it purges the ``default`` queue of the broker it uses

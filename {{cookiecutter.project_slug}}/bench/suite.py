@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from celery.app.trace import build_tracer
+from kombu import Exchange, Queue
 
 from {{ cookiecutter.package_name }} import app
 from {{ cookiecutter.package_name }}.config import get_settings
@@ -36,6 +37,9 @@ from . import tasks
 PROJECT = Path(__file__).resolve().parents[1]
 QUEUE = "default"
 IDLE_QUEUE = "critical"  # consumed while waiting, so that a start does not consume early
+#: The fairness burst's long tasks, routed: a queue with workers of its own.
+LONG_QUEUE = "bench-long"
+LONG_TASK_SECONDS, SHORT_TASK_SECONDS = 1.0, 0.01
 
 #: Celery's own defaults for the settings the service's bundle changes.
 CELERY_DEFAULTS = {
@@ -116,12 +120,26 @@ def consume_staggered(names: list[str], delay: float) -> None:
     app.control.add_consumer(QUEUE, destination=names[1:], reply=True)
 
 
-def purge() -> None:
-    """Empty the benchmark queue (declared first: on a new RabbitMQ it does not exist yet)."""
+def bench_queue(name: str) -> Queue:
+    """A queue of the service, or one the benchmark adds, declared as a worker would."""
+    if name not in app.amqp.queues:  # as `celery control add_consumer` declares it
+        app.amqp.queues.add(Queue(name, Exchange(name, type="direct"), routing_key=name))
+    queue: Queue = app.amqp.queues[name]
+    return queue
+
+
+def purge(name: str = QUEUE) -> None:
+    """Empty a benchmark queue (declared first: on a new RabbitMQ it does not exist yet)."""
     with app.connection_for_write() as connection:
-        queue = app.amqp.queues[QUEUE](connection.default_channel)
+        queue = bench_queue(name)(connection.default_channel)
         queue.declare()
         queue.purge()
+
+
+def delete(name: str) -> None:
+    """Delete a queue the benchmark declared for itself."""
+    with app.connection_for_write() as connection:
+        bench_queue(name)(connection.default_channel).delete()
 
 
 def recorded(run: str, field: str) -> list[float]:
@@ -197,24 +215,81 @@ def latency(rate: float, seconds: float) -> dict[str, float]:
     return {"p50": percentile(delays, 50), "p99": percentile(delays, 99)}
 
 
-def fairness(environment: Mapping[str, str], long_tasks: int, short_tasks: int, seed: int) -> float:
-    """A burst of a few long tasks among many short ones on two workers: makespan / ideal.
+def burst(long_tasks: int, short_tasks: int, seed: int) -> list[float]:
+    """The durations of a burst of a few long tasks among many short ones, shuffled."""
+    durations = [LONG_TASK_SECONDS] * long_tasks + [SHORT_TASK_SECONDS] * short_tasks
+    random.Random(seed).shuffle(durations)
+    return durations
+
+
+def burst_outcome(run: str, durations: list[float], concurrency: int) -> dict[str, float]:
+    """Makespan / ideal (two workers), and the seconds until every short task had ended."""
+    started = min(recorded(run, "started") + recorded(f"{run}-short", "started"))
+    ideal = sum(durations) / (2 * concurrency)
+    return {
+        "makespan": (max(recorded(run, "ended") + recorded(f"{run}-short", "ended")) - started)
+        / ideal,
+        "short_done": max(recorded(f"{run}-short", "ended")) - started,
+    }
+
+
+def fairness(
+    environment: Mapping[str, str], long_tasks: int, short_tasks: int, seed: int
+) -> dict[str, float]:
+    """A burst of a few long tasks among many short ones on two workers, one queue.
 
     The second worker starts consuming 0.2 s after the first, as when a worker is
     added or restarted: with prefetching, the first one has already reserved work
     that the second could have started.
     """
-    run = uuid.uuid4().hex
-    concurrency = 2
-    durations = [1.0] * long_tasks + [0.01] * short_tasks
-    random.Random(seed).shuffle(durations)
+    run, concurrency = uuid.uuid4().hex, 2
+    durations = burst(long_tasks, short_tasks, seed)
     purge()
     with workers(2, concurrency, environment) as names:
-        publish([tasks.sleep.s(run, time.time(), seconds) for seconds in durations])
+        publish([tasks.sleep.s(label(run, s), time.time(), s) for s in durations])
         consume_staggered(names, 0.2)
-        wait_for(run, len(durations))
-    ideal = sum(durations) / (2 * concurrency)
-    return span(run) / ideal
+        wait_for(run, long_tasks)
+        wait_for(f"{run}-short", short_tasks)
+    return burst_outcome(run, durations, concurrency)
+
+
+def fairness_routed(long_tasks: int, short_tasks: int, seed: int) -> dict[str, float]:
+    """The same burst, the long tasks routed to a queue of their own.
+
+    As README's "Worker profiles" advises: a long-tasks worker for that queue, a
+    short-tasks worker for the rest, started 0.2 s apart. The makespan grows (a
+    worker idles once its queue is empty), the short tasks no longer wait.
+    """
+    run, concurrency = uuid.uuid4().hex, 2
+    durations = burst(long_tasks, short_tasks, seed)
+    purge()
+    purge(LONG_QUEUE)
+    try:
+        with (
+            workers(1, concurrency, {}) as long_worker,
+            workers(1, concurrency, SHORT_TASKS) as short_worker,
+        ):
+            publish(
+                [
+                    tasks.sleep.s(label(run, s), time.time(), s).set(
+                        queue=LONG_QUEUE if s == LONG_TASK_SECONDS else QUEUE
+                    )
+                    for s in durations
+                ]
+            )
+            app.control.add_consumer(LONG_QUEUE, destination=long_worker, reply=True)
+            time.sleep(0.2)
+            app.control.add_consumer(QUEUE, destination=short_worker, reply=True)
+            wait_for(run, long_tasks)
+            wait_for(f"{run}-short", short_tasks)
+    finally:
+        delete(LONG_QUEUE)
+    return burst_outcome(run, durations, concurrency)
+
+
+def label(run: str, seconds: float) -> str:
+    """Where a task of a burst records itself: short tasks apart from long ones."""
+    return run if seconds == LONG_TASK_SECONDS else f"{run}-short"
 
 
 def run_cost_us(rounds: int, calls: int) -> dict[str, float]:
@@ -279,11 +354,18 @@ def measure(runs: int, quick: bool) -> dict[str, Any]:
     }
     results["latency_ms"] = latency(rate=20 if quick else 50, seconds=3 if quick else 6)
     long_tasks, short_tasks = (6, 60) if quick else (12, 120)
+    bursts: dict[str, list[dict[str, float]]] = {variant: [] for variant in (*VARIANTS, "routed")}
+    for seed in range(runs):  # variants alternate within each round, as above
+        for variant, variables in VARIANTS.items():
+            bursts[variant].append(fairness(variables, long_tasks, short_tasks, seed))
+        bursts["routed"].append(fairness_routed(long_tasks, short_tasks, seed))
     results["fairness"] = {
-        variant: statistics.median(
-            fairness(environment, long_tasks, short_tasks, seed) for seed in range(runs)
-        )
-        for variant, environment in VARIANTS.items()
+        variant: statistics.median(outcome["makespan"] for outcome in outcomes)
+        for variant, outcomes in bursts.items()
+    }
+    results["short_tasks_done_s"] = {
+        variant: statistics.median(outcome["short_done"] for outcome in outcomes)
+        for variant, outcomes in bursts.items()
     }
     sweep_runs = 1 if quick else 2
     results["concurrency"] = {

@@ -98,8 +98,8 @@ def eventually(condition: Callable[[], object], timeout: float, what: str) -> No
 def quick_redelivery_limits(hard: int = 4) -> dict[str, str]:
     """Time limits of ``hard`` s for both worker profiles, and the least visibility timeout.
 
-    The timeout is derived as the service derives it; a task of a lost worker, or interrupted by a lost broker, then comes back within a
-    test's patience on Redis.
+    The timeout is derived as the service derives it; on Redis, a task of a lost
+    worker, or one interrupted by a lost broker, then comes back within a test's patience.
     """
     limits = {
         "CELERY_TASK_TIME_LIMIT": str(hard),

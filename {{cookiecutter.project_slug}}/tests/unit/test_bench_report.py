@@ -33,6 +33,13 @@ def results(extra_us: float, safety: float, fairness: float) -> dict[str, Any]:
             "recommended": fairness,
             "recommended-short-tasks": 1.4,
             "celery-defaults": 1.6,
+            "routed": 1.8,
+        },
+        "short_tasks_done_s": {
+            "recommended": 3.1,
+            "recommended-short-tasks": 3.3,
+            "celery-defaults": 3.4,
+            "routed": 0.7,
         },
         "concurrency": {"io": {"1": 40.0, "2": 80.0}, "cpu": {"1": 40.0, "2": 75.0}},
     }
@@ -77,3 +84,11 @@ def test_the_shared_redis_client_is_compared_with_kombus_where_measured() -> Non
     row = "| one Redis client per channel / kombu's client per call, recommended | 1.250 "
     assert row in report({"Redis": measured})
     assert "kombu's client per call" not in report({"RabbitMQ": results(1.0, 0.9, 1.0)})
+
+
+def test_the_routed_burst_is_reported_beside_the_single_queue_ones() -> None:
+    table = report({"Redis": results(extra_us=20.0, safety=0.93, fairness=1.10)})
+
+    routed = "| burst, long tasks routed to their own worker: makespan / ideal; "
+    assert f"{routed}short tasks all ended after | 1.80; 0.70 s | |" in table
+    assert "| burst, one queue, long-tasks: makespan / ideal; short tasks all ended after" in table
