@@ -1,4 +1,4 @@
-"""The consumer's steps: heartbeat events never wait on the broker, nor for confirms."""
+"""The consumer's steps: heartbeat events never wait on the broker; task events are batched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import celery.worker.consumer.events
 from celery import Celery
 
-from {{ cookiecutter.package_name }}.consumer import Consumer, EventHeartbeats, OneShotHeart
+from {{ cookiecutter.package_name }}.consumer import EVENTS_FLUSH_DELAY, Consumer, EventHeartbeats, OneShotHeart
 
 
 class RecordingEventer:
@@ -60,3 +60,27 @@ def test_celerys_events_step_takes_its_connection_from_the_consumer() -> None:
     source = inspect.getsource(celery.worker.consumer.events.Events.start)
 
     assert "c.connection_for_write(" in source
+
+
+class RecordingHub:
+    def __init__(self) -> None:
+        self.later: list[tuple[float, Any]] = []
+
+    def call_later(self, delay: float, callback: Any) -> None:
+        self.later.append((delay, callback))
+
+
+def test_buffered_task_events_are_published_together_after_the_delay() -> None:
+    consumer = Consumer.__new__(Consumer)
+    consumer.hub = hub = RecordingHub()  # type: ignore[attr-defined]
+    flushes: list[bool] = []
+    consumer._flush_events = lambda: flushes.append(True)  # type: ignore[attr-defined]
+
+    for _ in range(5):  # five events buffered within the delay
+        consumer.on_send_event_buffered()
+    assert [delay for delay, _ in hub.later] == [EVENTS_FLUSH_DELAY]  # one publish for all
+
+    hub.later[0][1]()
+    assert flushes == [True]
+    consumer.on_send_event_buffered()  # the next event starts the next batch
+    assert len(hub.later) == 2

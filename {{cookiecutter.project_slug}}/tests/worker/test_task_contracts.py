@@ -10,37 +10,19 @@ Flower reads) and the dead letter.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
 
 import redis
+from support.events import task_events
 from support.fixtures import eventually
 from support.processes import StartWorker
 
-from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }} import routing
 from {{ cookiecutter.package_name }}.reliability import dead_letters
 from {{ cookiecutter.package_name }}.store import key
 from {{ cookiecutter.package_name }}.tasks import critical
 
 SECRET = "tok_live_7f3a9c2e5b1d"
-
-
-@contextmanager
-def task_events() -> Iterator[list[dict[str, Any]]]:
-    """Every event on the broker while the block runs (what Flower would see)."""
-    events: list[dict[str, Any]] = []
-    with app.connection_for_read() as connection:
-        receiver = app.events.Receiver(connection, handlers={"*": events.append})
-        thread = threading.Thread(target=receiver.capture, kwargs={"wakeup": False}, daemon=True)
-        thread.start()
-        try:
-            yield events
-        finally:
-            receiver.should_stop = True
-            thread.join(timeout=10)
 
 
 def test_a_broken_contract_fails_once_and_the_sensitive_argument_shows_nowhere(
