@@ -8,7 +8,12 @@ from typing import Any
 import celery.worker.consumer.events
 from celery import Celery
 
-from {{ cookiecutter.package_name }}.consumer import EVENTS_FLUSH_DELAY, Consumer, EventHeartbeats, OneShotHeart
+from {{ cookiecutter.package_name }}.consumer import (
+    EVENTS_FLUSH_DELAY,
+    Consumer,
+    EventHeartbeats,
+    OneShotHeart,
+)
 
 
 class RecordingEventer:
