@@ -1,11 +1,13 @@
-"""Every option combination renders into a clean, complete project."""
+"""Every option combination renders into a clean, complete project.
+
+Linting (ruff check, ruff format, mypy) runs once per render, through the
+project's own pre-commit hooks in test_deploy_files.py.
+"""
 
 from __future__ import annotations
 
 import filecmp
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -33,16 +35,6 @@ def package_of(project: Path) -> str:
     return package
 
 
-def ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.fixture(params=MATRIX, ids=lambda combination: combination.id)
 def combination(request: pytest.FixtureRequest) -> Combination:
     return request.param
@@ -62,23 +54,6 @@ def test_no_template_tag_is_left(project: Path) -> None:
     ]
 
     assert not leftovers
-
-
-def test_every_python_file_compiles(project: Path) -> None:
-    for path in project.rglob("*.py"):
-        compile(path.read_text(encoding="utf-8"), str(path), "exec")
-
-
-def test_ruff_check_passes(project: Path) -> None:
-    result = ruff(project, "check", "--no-cache", ".")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_ruff_format_has_nothing_to_change(project: Path) -> None:
-    result = ruff(project, "format", "--no-cache", "--check", "--diff", ".")
-
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_config_files_parse(project: Path) -> None:
