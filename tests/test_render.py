@@ -86,6 +86,8 @@ def test_expected_files_are_present_and_others_absent(
         project / ".env.example": True,
         project / ".python-version": True,
         package / "celery_app.py": True,
+        package / "names.py": True,
+        package / "ops" / "preflight_rules.py": True,
         package / "consumer.py": True,
         package / "redis_transport.py": True,
         # Flower's rules live in the package: a settings file is read only from the cwd.

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import PACKAGE
+from {{ cookiecutter.package_name }}.names import PACKAGE
 
 from .suite import workers
 

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "priority", "settings"]
 
-#: The package name: task names, routes and Redis keys start with it.
-PACKAGE = __name__
-
 
 def __getattr__(name: str) -> Any:
     """Build the Celery application on first access to ``app``, ``priority`` or ``settings``."""

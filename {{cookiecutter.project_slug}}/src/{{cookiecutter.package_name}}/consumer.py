@@ -178,7 +178,7 @@ class Consumer(CeleryConsumer):
         """The connection of the worker's monitoring events, without publisher confirms.
 
         Celery's ``Events`` step is its only user. With ``confirm_publish`` (RabbitMQ,
-        config/celery_settings.py) every batch of task events would wait in the event
+        config/celery_config.py) every batch of task events would wait in the event
         loop for the broker's confirm, a round trip per batch that halved a worker's
         throughput of short tasks. An event lost with a crashing broker costs a line in
         Flower; task messages, published elsewhere, keep their confirms.

@@ -1,8 +1,8 @@
-"""Logs: the production guide's formats for people, JSON lines for log collectors.
+"""Logs: readable lines for people, JSON lines for log collectors.
 
-``LOG_FORMAT=text`` (development, tests) keeps Celery's handlers with the guide's
+``LOG_FORMAT=text`` (development, tests) keeps Celery's handlers with the service's
 formats (``worker_log_format`` and ``worker_task_log_format`` in
-``config/celery_settings.py``): the process, and on task records the task's
+``config/celery_config.py``): the process, and on task records the task's
 name and id. ``LOG_FORMAT=json`` (production) makes **every line a worker
 writes** one JSON object (python-json-logger), where every record written while
 a task runs also carries the task's name, id, queue and retries; Celery's own

@@ -4,7 +4,7 @@ Every task module ``tasks/<queue>.py`` feeds the queue of the same name: the
 route ``<package>.tasks.<queue>.*`` sends each of its tasks there, so moving a
 task to another queue means moving it to another module.
 
-Priority has two layers, as the production guide asks:
+Priority has two layers:
 
 * **Between queues**: urgent work goes to ``critical``, which has workers of its
   own (``make worker-critical``). A backlog elsewhere never delays it, on either
@@ -74,7 +74,7 @@ def task_queues(quorum_queues: bool = False) -> tuple[Queue, ...]:
     """Declare every queue, each on an exchange of its own name.
 
     On RabbitMQ, Celery adds ``x-max-priority`` to each classic queue from the
-    ``task_queue_max_priority`` setting (see ``config/celery_settings.py``). Quorum
+    ``task_queue_max_priority`` setting (see ``config/celery_config.py``). Quorum
     queues are declared as such, on topic exchanges: Celery's native delayed
     delivery, which holds countdowns in RabbitMQ, does not route to direct ones.
     """
@@ -94,7 +94,7 @@ def task_queues(quorum_queues: bool = False) -> tuple[Queue, ...]:
 
 
 def uses_quorum_queues(conf: Mapping[str, Any]) -> bool:
-    """Whether an app's configuration (``celery_settings``) declares quorum queues."""
+    """Whether an app's configuration (``celery_config``) declares quorum queues."""
     return conf.get("task_default_queue_type") == "quorum"
 
 

@@ -1,4 +1,4 @@
-"""Periodic tasks: the beat schedule, run by ``celery -A <package>.schedule beat``.
+"""Periodic tasks: the beat schedule, and the scheduler ``celery -A <package> beat`` runs.
 
 Beat uses RedBeat's scheduler: the schedule and its state live in the service's
 Redis, and a beat holds a Redis lock while it runs, so a second beat started by
@@ -10,7 +10,8 @@ Each tick leaves beat's heartbeat for the probe command (``beat live``, see
 ``health/``). A beat waiting for the lock does not tick: after the liveness window
 its probe fails and it is restarted, which is harmless, since it holds nothing.
 
-Workers do not import this module: the tasks it schedules live in ``tasks/``.
+The app takes these settings where it is built (``celery_app.py``); the tasks the
+schedule sends live in ``tasks/``.
 """
 
 from __future__ import annotations
@@ -20,41 +21,49 @@ from typing import Any
 from celery.schedules import crontab
 from redbeat import RedBeatScheduler
 
-from . import PACKAGE
-from .celery_app import app, settings
+from .config import Settings, get_settings
 from .health.marks import BEAT, Marks
+from .names import PACKAGE
 
-__all__ = ["app"]
+#: What beat sends, and when.
+SCHEDULE: dict[str, dict[str, Any]] = {
+    "rebuild-daily-report": {
+        "task": f"{PACKAGE}.tasks.default.rebuild_report",
+        "schedule": crontab(hour=2, minute=0),
+        "args": ("daily",),
+    },
+}
 
 
 class Scheduler(RedBeatScheduler):  # type: ignore[misc]
     """RedBeat's scheduler, leaving beat's heartbeat on every tick."""
 
-    marks = Marks(settings.health_dir, BEAT)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        settings = get_settings()
+        self.marks = Marks(settings.health_dir, BEAT)
+        self.liveness_window = settings.health_liveness_window
+        super().__init__(*args, **kwargs)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """Send what is due; live until the next tick plus the liveness window."""
         interval = float(super().tick(*args, **kwargs))
-        self.marks.heartbeat(interval + settings.health_liveness_window)
+        self.marks.heartbeat(interval + self.liveness_window)
         return interval
 
 
-app.conf.update(
-    # https://redbeat.readthedocs.io/en/latest/config.html
-    beat_scheduler=f"{__name__}:Scheduler",
-    redbeat_redis_url=settings.redis_url,
-    redbeat_key_prefix=f"{PACKAGE}:redbeat",
-    # The service's Redis, not the broker: none of the broker's transport options.
-    redbeat_redis_options={},
-    # Wake at least every 5 s; RedBeat's lock then lapses 25 s after a beat dies.
-    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-beat_max_loop_interval
-    beat_max_loop_interval=5,
-    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-beat_schedule
-    beat_schedule={
-        "rebuild-daily-report": {
-            "task": f"{PACKAGE}.tasks.default.rebuild_report",
-            "schedule": crontab(hour=2, minute=0),
-            "args": ("daily",),
-        },
-    },
-)
+def beat_config(settings: Settings) -> dict[str, Any]:
+    """Beat's settings: RedBeat's scheduler on the service's Redis, and :data:`SCHEDULE`."""
+    return {
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-beat_scheduler
+        "beat_scheduler": f"{__name__}:Scheduler",
+        # https://redbeat.readthedocs.io/en/latest/config.html
+        "redbeat_redis_url": settings.redis_url,
+        "redbeat_key_prefix": f"{PACKAGE}:redbeat",
+        # The service's Redis, not the broker: none of the broker's transport options.
+        "redbeat_redis_options": {},
+        # Wake at least every 5 s; RedBeat's lock then lapses 25 s after a beat dies.
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-beat_max_loop_interval
+        "beat_max_loop_interval": 5,
+        # https://docs.celeryq.dev/en/stable/userguide/configuration.html#std-setting-beat_schedule
+        "beat_schedule": SCHEDULE,
+    }

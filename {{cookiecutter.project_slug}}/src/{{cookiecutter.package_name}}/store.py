@@ -10,9 +10,9 @@ from functools import cache
 
 import redis
 
-from . import PACKAGE
 from .config import get_settings
 from .config.base import BROKER_CONNECT_TIMEOUT
+from .names import PACKAGE
 
 # Deletes a key only while it still holds the caller's token: a lock or claim that
 # expired and was taken by another run is left alone.

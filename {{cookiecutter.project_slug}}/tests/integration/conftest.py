@@ -1,9 +1,16 @@
 """Integration tests: an in-process worker on the real broker and the real Redis.
 
-The worker is Celery's embedded test worker (``celery.contrib.testing.worker``,
-what the classic ``celery_worker`` fixture runs) started on *this service's* app,
-so the tests exercise its settings, routes and task classes. pytest-celery 1.x
-replaced that fixture with a Docker-based one; there is no Docker here.
+The fixtures are Celery's pytest fixtures, which the pytest-celery plugin enables,
+bound to *this service's* app so that the tests exercise its settings, routes and
+task classes: ``celery_app`` and ``celery_session_app`` are the service's app,
+``celery_worker_pool`` and ``celery_worker_parameters`` configure the worker.
+``celery_worker`` is Celery's classic in-process worker
+(``celery.contrib.testing.worker.start_worker``) on every queue: pytest-celery 1.x
+gives that name to a worker in a Docker container, and there is no Docker here
+(real worker processes are tested in tests/worker). ``worker`` starts the same
+worker later in a test, or on other queues. ``celery_session_worker`` works too,
+but it would consume every queue for the whole session, which the routing tests
+cannot share.
 """
 
 from __future__ import annotations
@@ -13,13 +20,60 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from celery import Task, signals
+from celery import Celery, Task, signals
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
 from support import probes  # noqa: F401  (registers the probe tasks with the app)
 from support.recording import Recorder, WorkerFactory
 
 from {{ cookiecutter.package_name }} import app, routing
+
+
+@pytest.fixture(scope="session")
+def celery_session_app() -> Celery[Any]:
+    """The service's own app (Celery's fixture would build a test app of its own)."""
+    return app
+
+
+@pytest.fixture
+def celery_app() -> Celery[Any]:
+    """The service's own app (Celery's fixture would build a test app of its own)."""
+    return app
+
+
+@pytest.fixture(scope="session")
+def celery_worker_pool() -> str:
+    """Threads: with one, tasks run one at a time, in order.
+
+    (The solo pool stalls between RabbitMQ deliveries until the loop's next timer.)
+    """
+    return "threads"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_parameters() -> dict[str, Any]:
+    """Every queue of the service, one thread, and a prompt stop."""
+    return {
+        "queues": list(routing.QUEUE_NAMES),
+        "concurrency": 1,
+        "perform_ping_check": False,
+        "shutdown_timeout": 30,
+        # Worker heartbeats wake the event loop every 2 s, so that it notices the
+        # stop request; without them an idle RabbitMQ consumer sleeps 10 s first.
+        "without_heartbeat": False,
+    }
+
+
+@pytest.fixture
+def celery_worker(
+    empty_queues: None,
+    celery_app: Celery[Any],
+    celery_worker_pool: str,
+    celery_worker_parameters: dict[str, Any],
+) -> Iterator[WorkController]:
+    """An in-process worker for the test, started on empty queues (all of the service's)."""
+    with start_worker(celery_app, pool=celery_worker_pool, **celery_worker_parameters) as worker:
+        yield worker
 
 
 @pytest.fixture
@@ -48,29 +102,27 @@ def recorder() -> Iterator[Recorder]:
 
 
 @pytest.fixture
-def worker(empty_queues: None) -> WorkerFactory:
-    """Start an in-process worker consuming ``queues`` (all of them by default).
+def worker(
+    empty_queues: None,
+    celery_app: Celery[Any],
+    celery_worker_pool: str,
+    celery_worker_parameters: dict[str, Any],
+) -> WorkerFactory:
+    """Start ``celery_worker`` later in a test, or with other parameters.
 
-    It starts on empty queues, and knows the probe tasks (``support.probes``) too.
+    ``with worker(queues=(...), concurrency=3):`` starts on empty queues, like it.
     """
 
     @contextmanager
     def start(
         queues: tuple[str, ...] = routing.QUEUE_NAMES, concurrency: int = 1
     ) -> Iterator[WorkController]:
-        with start_worker(
-            app,
-            queues=list(queues),
-            # Threads: with one, tasks run one at a time, in order. (The solo pool
-            # stalls between RabbitMQ deliveries until the loop's next timer.)
-            pool="threads",
-            concurrency=concurrency,
-            perform_ping_check=False,
-            shutdown_timeout=30,
-            # Worker heartbeats wake the event loop every 2 s, so that it notices the
-            # stop request; without them an idle RabbitMQ consumer sleeps 10 s first.
-            without_heartbeat=False,
-        ) as controller:
+        parameters = {
+            **celery_worker_parameters,
+            "queues": list(queues),
+            "concurrency": concurrency,
+        }
+        with start_worker(celery_app, pool=celery_worker_pool, **parameters) as controller:
             yield controller
 
     return start

@@ -9,73 +9,66 @@ import sys
 from pathlib import Path
 
 import redis
+from celery.worker import WorkController
 from kombu.message import Message
 from support import probes
-from support.recording import Recorder, WorkerFactory
+from support.cli import celery
+from support.recording import Recorder
 
+from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.reliability import dead_letters
 
-PACKAGE = "{{ cookiecutter.package_name }}"
 
-
-def celery(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "celery", "-A", PACKAGE, "dead-letters", *args],
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def dead_letters_command(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    return celery("dead-letters", *args, **environment)
 
 
 def test_list_show_replay_and_purge(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        failed = [probes.fails_until_fixed.delay(f"invoice-{n}") for n in range(3)]
-        recorder.wait_for(3, state="FAILURE")
+    failed = [probes.fails_until_fixed.delay(f"invoice-{n}") for n in range(3)]
+    recorder.wait_for(3, state="FAILURE")
 
-        listing = celery("list")
-        assert listing.returncode == 0, listing.stderr
-        assert "3 dead letter(s)" in listing.stdout
-        letters = dead_letters.newest()
-        assert [letter.task_id for letter in letters] == [result.id for result in reversed(failed)]
-        for letter in letters:
-            assert letter.id in listing.stdout
+    listing = dead_letters_command("list")
+    assert listing.returncode == 0, listing.stderr
+    assert "3 dead letter(s)" in listing.stdout
+    letters = dead_letters.newest()
+    assert [letter.task_id for letter in letters] == [result.id for result in reversed(failed)]
+    for letter in letters:
+        assert letter.id in listing.stdout
 
-        newest = letters[0]
-        shown = celery("show", newest.id)
-        assert shown.returncode == 0, shown.stderr
-        record = json.loads(shown.stdout)
-        assert record["task_id"] == failed[-1].id
-        assert record["args"] == ["invoice-2"]
-        assert "not fixed yet" in record["exception"]
+    newest = letters[0]
+    shown = dead_letters_command("show", newest.id)
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert record["task_id"] == failed[-1].id
+    assert record["args"] == ["invoice-2"]
+    assert "not fixed yet" in record["exception"]
 
-        store.set(probes.probe_key("fixed", "invoice-2"), 1)
-        replayed = celery("replay", newest.id)
-        assert replayed.returncode == 0, replayed.stderr
-        [run] = recorder.wait_for(1, state="SUCCESS")
-        assert run.args == ("invoice-2",)
-        assert store.get(probes.probe_key("runs", "invoice-2")) == "1"
-        assert dead_letters.count() == 2
-        assert dead_letters.get(newest.id) is None
+    store.set(probes.probe_key("fixed", "invoice-2"), 1)
+    replayed = dead_letters_command("replay", newest.id)
+    assert replayed.returncode == 0, replayed.stderr
+    [run] = recorder.wait_for(1, state="SUCCESS")
+    assert run.args == ("invoice-2",)
+    assert store.get(probes.probe_key("runs", "invoice-2")) == "1"
+    assert dead_letters.count() == 2
+    assert dead_letters.get(newest.id) is None
 
-    purged = celery("purge", "--yes")
+    purged = dead_letters_command("purge", "--yes")
     assert purged.returncode == 0, purged.stderr
     assert "purged 2 dead letter(s)" in purged.stdout
     assert dead_letters.count() == 0
 
 
 def test_show_of_an_unknown_record_fails_clearly(store: redis.Redis) -> None:
-    result = celery("show", "1-0")
+    result = dead_letters_command("show", "1-0")
 
     assert result.returncode != 0
     assert "no dead letter '1-0'" in result.stderr
 
 
 def test_show_of_a_malformed_id_fails_in_one_line(store: redis.Redis) -> None:
-    result = celery("show", "not-an-id")
+    result = dead_letters_command("show", "not-an-id")
 
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
@@ -105,9 +98,9 @@ def test_import_adds_letters_spooled_while_the_store_was_down(
     )
     assert len(list(spool.glob("*.json"))) == 1
 
-    listing = celery("list", DEAD_LETTER_SPOOL_DIR=str(spool))
+    listing = dead_letters_command("list", DEAD_LETTER_SPOOL_DIR=str(spool))
     assert "1 more wait in" in listing.stdout
-    imported = celery("import", str(spool))
+    imported = dead_letters_command("import", str(spool))
 
     assert imported.returncode == 0, imported.stderr
     assert "imported 1 of 1" in imported.stdout
@@ -122,7 +115,7 @@ def test_a_rejected_message_is_not_replayed(store: redis.Redis) -> None:
     entry_id = dead_letters.record_rejected(message, "body does not decode")
     assert entry_id is not None
 
-    result = celery("replay", entry_id)
+    result = dead_letters_command("replay", entry_id)
 
     assert result.returncode != 0
     assert "cannot be replayed" in result.stderr

@@ -13,9 +13,10 @@ import redis
 from celery import Celery
 from support.recording import Recorder, WorkerFactory
 
-from {{ cookiecutter.package_name }} import PACKAGE, priority, routing
+from {{ cookiecutter.package_name }} import priority, routing
 from {{ cookiecutter.package_name }}.config import get_settings
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.celery_config import celery_config
+from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.tasks import default
 
 
@@ -26,7 +27,7 @@ def sender_without_the_task_code() -> Celery[Any]:
     it registered; such a sender has not.
     """
     sender: Celery[Any] = Celery(PACKAGE)
-    sender.config_from_object(celery_settings(get_settings(), PACKAGE))
+    sender.config_from_object(celery_config(get_settings(), PACKAGE))
     return sender
 
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from support import probes
+from support.cli import celery
 
 from {{ cookiecutter.package_name }} import priority, routing
-
-PACKAGE = "{{ cookiecutter.package_name }}"
 
 
 def test_queue_depths_after_publishing_without_a_worker(empty_queues: None) -> None:
@@ -22,14 +18,7 @@ def test_queue_depths_after_publishing_without_a_worker(empty_queues: None) -> N
             probes.quick.apply_async((f"waiting-{n}",), queue=queue, priority=level)
     probes.quick.apply_async(("urgent",), queue=routing.CRITICAL_QUEUE)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", PACKAGE, "queues", "--json"],
-        env=os.environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = celery("queues", "--json")
 
     assert result.returncode == 0, result.stderr
     depths = json.loads(result.stdout)

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import redis
+from celery.worker import WorkController
 from support import probes
 from support.recording import Recorder, WorkerFactory
 
@@ -22,11 +23,10 @@ settings = get_settings()
 
 
 def test_transient_error_retries_with_growing_capped_jittered_delays_then_dead_letters(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        sent = probes.always_transient.delay("flaky-api")
-        [run] = recorder.wait_for(1)
+    sent = probes.always_transient.delay("flaky-api")
+    [run] = recorder.wait_for(1)
 
     assert run.state == "FAILURE"
     max_retries = probes.always_transient.max_retries
@@ -53,11 +53,10 @@ def test_transient_error_retries_with_growing_capped_jittered_delays_then_dead_l
 
 
 def test_permanent_error_is_not_retried_and_dead_lettered_once(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        sent = probes.permanent_failure.delay("bad-order")
-        [run] = recorder.wait_for(1)
+    sent = probes.permanent_failure.delay("bad-order")
+    [run] = recorder.wait_for(1)
 
     assert run.state == "FAILURE"
     assert not recorder.retries
@@ -68,12 +67,11 @@ def test_permanent_error_is_not_retried_and_dead_lettered_once(
 
 
 def test_a_payment_that_breaks_the_contract_is_one_dead_letter_without_retries(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
     payment = {"order_id": "order-9", "amount_cents": -500, "card_token": "tok_9"}
-    with worker():
-        sent = critical.capture_payment.delay(payment)
-        [run] = recorder.wait_for(1)
+    sent = critical.capture_payment.delay(payment)
+    [run] = recorder.wait_for(1)
 
     assert run.state == "FAILURE"
     assert not recorder.retries
@@ -159,25 +157,23 @@ def test_same_key_five_times_has_its_effect_once_and_one_result(
 
 
 def test_a_date_result_is_recorded_and_returned_to_duplicates(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        for _ in range(2):
-            probes.charge_returning.delay("order-8", "datetime")
-        runs = recorder.wait_for(2, state="SUCCESS")
+    for _ in range(2):
+        probes.charge_returning.delay("order-8", "datetime")
+    runs = recorder.wait_for(2, state="SUCCESS")
 
     assert runs[0].retval == runs[1].retval == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert store.get(probes.probe_key("charges", "order-8")) == "1"
 
 
 def test_a_result_json_cannot_hold_fails_once_and_the_effect_is_not_repeated(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        probes.charge_returning.delay("order-9", "set")
-        recorder.wait_for(1)
-        probes.charge_returning.delay("order-9", "set")  # a duplicate, or a replay
-        runs = recorder.wait_for(2)
+    probes.charge_returning.delay("order-9", "set")
+    recorder.wait_for(1)
+    probes.charge_returning.delay("order-9", "set")  # a duplicate, or a replay
+    runs = recorder.wait_for(2)
 
     assert [run.state for run in runs] == ["FAILURE", "FAILURE"]
     assert store.get(probes.probe_key("charges", "order-9")) == "1", "the effect was repeated"
@@ -189,11 +185,10 @@ def test_a_result_json_cannot_hold_fails_once_and_the_effect_is_not_repeated(
 
 
 def test_a_failed_claimed_run_releases_its_claim_and_its_retry_succeeds(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        probes.charge_failing_first.delay("order-7")
-        [run] = recorder.wait_for(1)
+    probes.charge_failing_first.delay("order-7")
+    [run] = recorder.wait_for(1)
 
     assert run.state == "SUCCESS"
     assert len(recorder.retries) == 1
@@ -202,12 +197,11 @@ def test_a_failed_claimed_run_releases_its_claim_and_its_retry_succeeds(
 
 
 def test_the_dead_letter_stream_stays_bounded(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
     bound = settings.dead_letter_maxlen
-    with worker():
-        sent = [probes.permanent_failure.delay(f"bad-{n}") for n in range(bound + 5)]
-        recorder.wait_for(bound + 5)
+    sent = [probes.permanent_failure.delay(f"bad-{n}") for n in range(bound + 5)]
+    recorder.wait_for(bound + 5)
 
     assert dead_letters.count() == bound
     kept = [letter.task_id for letter in dead_letters.newest(bound)]
@@ -215,24 +209,22 @@ def test_the_dead_letter_stream_stays_bounded(
 
 
 def test_dead_letters_older_than_the_age_bound_are_dropped(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
     too_old_ms = int((time.time() - settings.dead_letter_max_age_days * 86_400 - 60) * 1000)
     store.xadd(dead_letters.STREAM, {"task": "old"}, id=f"{too_old_ms}-0")
-    with worker():
-        sent = probes.permanent_failure.delay("fresh")
-        recorder.wait_for(1)
+    sent = probes.permanent_failure.delay("fresh")
+    recorder.wait_for(1)
 
     assert [letter.task_id for letter in dead_letters.newest()] == [sent.id]
 
 
 def test_every_field_of_a_dead_letter_is_bounded_and_marked_as_cut(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis
+    recorder: Recorder, store: redis.Redis, celery_worker: WorkController
 ) -> None:
     bound = settings.dead_letter_max_field_chars
-    with worker():
-        probes.permanent_failure.delay("big-" + "x" * (3 * bound))
-        recorder.wait_for(1)
+    probes.permanent_failure.delay("big-" + "x" * (3 * bound))
+    recorder.wait_for(1)
 
     [letter] = dead_letters.newest()
     [(_, fields)] = store.xrange(dead_letters.STREAM) or []

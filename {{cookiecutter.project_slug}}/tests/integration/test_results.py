@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
+from celery.worker import WorkController
 from support import probes
 from support.recording import WorkerFactory
 
@@ -22,10 +23,9 @@ def test_a_task_that_stores_its_result_can_be_waited_for(
 
 
 def test_waiting_for_a_result_the_task_does_not_store_fails_at_once(
-    worker: WorkerFactory, store: redis.Redis
+    store: redis.Redis, celery_worker: WorkController
 ) -> None:
-    with worker():
-        sent = probes.quick.delay("not stored")
+    sent = probes.quick.delay("not stored")
 
-        with pytest.raises(ResultIgnoredError, match="does not store its result"):
-            sent.get(timeout=20)
+    with pytest.raises(ResultIgnoredError, match="does not store its result"):
+        sent.get(timeout=20)

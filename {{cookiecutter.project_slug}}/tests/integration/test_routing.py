@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import redis
 from celery import Task
+from celery.worker import WorkController
 from support.recording import Recorder, WorkerFactory
 
 from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.ops.queues import queue_depths
 from {{ cookiecutter.package_name }}.tasks import critical, default
-
-PACKAGE = "{{ cookiecutter.package_name }}"
 
 
 def payment(order_id: str, amount_cents: int) -> dict[str, Any]:
@@ -33,13 +33,12 @@ def example_call(queue: str) -> tuple[Task[Any, Any], tuple[Any, ...]]:
 
 @pytest.mark.parametrize("queue", routing.QUEUE_NAMES)
 def test_each_example_task_runs_on_its_queue(
-    worker: WorkerFactory, recorder: Recorder, store: redis.Redis, queue: str
+    recorder: Recorder, store: redis.Redis, queue: str, celery_worker: WorkController
 ) -> None:
     task, args = example_call(queue)
 
-    with worker():
-        task.apply_async(args)
-        [run] = recorder.wait_for(1)
+    task.apply_async(args)
+    [run] = recorder.wait_for(1)
 
     assert (run.task, run.queue, run.state) == (task.name, queue, "SUCCESS")
     assert store.keys(f"{PACKAGE}:*"), "the task left no effect in the store"

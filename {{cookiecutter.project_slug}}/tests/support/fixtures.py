@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -84,15 +83,6 @@ def purge_delayed_delivery(connection: Connection) -> None:
         except connection.channel_errors:  # not declared yet: the channel is closed
             channel = connection.channel()
     channel.close()
-
-
-def eventually(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Wait until ``condition()`` is true; fail the test, saying ``what``, if it is not."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
 
 
 def quick_redelivery_limits(hard: int = 4) -> dict[str, str]:

@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +28,8 @@ from celery import Celery
 
 from {{ cookiecutter.package_name }} import app
 
-PACKAGE = "{{ cookiecutter.package_name }}"
+from .cli import CELERY
+
 TESTS = Path(__file__).resolve().parents[1]
 PROJECT = TESTS.parent
 
@@ -76,7 +76,7 @@ class CeleryProcess:
         """Start the process without waiting for it."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", PACKAGE, *self.arguments()],
+                [*CELERY, *self.arguments()],
                 cwd=self.cwd,
                 env=self.environment,
                 stdout=log,

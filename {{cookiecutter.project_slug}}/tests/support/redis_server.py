@@ -1,55 +1,55 @@
-"""A ``redis-server`` of a test's own, which the test can stop and start again.
+"""A ``redis-server`` of a test's own, which the test can stop, start again and freeze.
 
 Redis is shared by everything on a machine: a test that takes a server down
 (a broker restart, an outage of the service's store) starts its own, on a free
-port, and always stops it.
+port, and always stops it. pytest-redis's executor runs it (mirakuru: a process
+group of its own, started until it accepts connections, stopped with its group).
 """
 
 from __future__ import annotations
 
 import shutil
 import signal
-import socket
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import port_for
 import pytest
 import redis
 from celery import Celery
+from pytest_redis.executor import RedisExecutor
 
-from {{ cookiecutter.package_name }} import PACKAGE
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.celery_config import celery_config
 from {{ cookiecutter.package_name }}.config.test import TestSettings
+from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.reliability import ServiceTask
 
-from .fixtures import eventually
+from .polling import eventually
 
 
 class RestartableRedis:
-    """A redis-server with appendonly persistence: what it held survives a restart."""
+    """A redis-server with append-only persistence: what it held survives a restart."""
 
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.directory = directory
+    def __init__(self, executable: str, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self.port = port_for.select_random()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.executor = RedisExecutor(
+            executable,
+            databases=16,
+            redis_timeout=0,
+            loglevel="warning",
+            host="127.0.0.1",
+            port=self.port,
+            appendonly="yes",
+            datadir=directory,
+        )
 
     def start(self) -> None:
         """Start the server (again) on its port, and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
-                "--save", "",
-            ],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        eventually(self.answers, timeout=10, what="the throwaway Redis to start")
+        self.executor.start()
+        eventually(self.answers, timeout=10, what="the test's own Redis to load its data")
 
     def answers(self) -> bool:
         """Whether the server answers PING."""
@@ -60,28 +60,31 @@ class RestartableRedis:
 
     def freeze(self) -> None:
         """Stop the server's process (SIGSTOP): connections stay open, nothing answers."""
-        assert self.process is not None, "not started"
-        self.process.send_signal(signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
         """Let a frozen server go on (SIGCONT)."""
-        assert self.process is not None, "not started"
-        self.process.send_signal(signal.SIGCONT)
+        self._signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """Stop the server (its data stays on disk for the next start)."""
-        if self.process is not None:
+        if self.executor.running():
             self.thaw()  # a frozen process would hold its SIGTERM
-            self.process.terminate()
-            self.process.wait(10)
+            self.executor.stop()
+
+    def _signal(self, number: int) -> None:
+        process = self.executor.process
+        assert process is not None, "not started"
+        process.send_signal(number)
 
 
 @contextmanager
 def own_redis(directory: Path) -> Iterator[RestartableRedis]:
     """A started :class:`RestartableRedis`, stopped when the block ends."""
-    if shutil.which("redis-server") is None:
+    executable = shutil.which("redis-server")
+    if executable is None:
         pytest.fail("this test starts a redis-server of its own: put redis-server on PATH")
-    server = RestartableRedis(directory)
+    server = RestartableRedis(executable, directory)
     server.start()
     try:
         yield server
@@ -98,5 +101,5 @@ def as_the_broker(server: RestartableRedis, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("CELERY_BROKER_URL", server.url)
     monkeypatch.setenv("RABBITMQ_QUEUE_TYPE", "classic")
     app: Celery[ServiceTask] = Celery(PACKAGE, task_cls=ServiceTask)
-    app.config_from_object(celery_settings(TestSettings(), PACKAGE))
+    app.config_from_object(celery_config(TestSettings(), PACKAGE))
     return app

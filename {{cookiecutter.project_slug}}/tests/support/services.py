@@ -20,13 +20,15 @@ import atexit
 import os
 import shutil
 import socket
-import subprocess
-import time
+import tempfile
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import port_for
 import redis
+from pytest_redis.executor import RedisExecutor
 
 from {{ cookiecutter.package_name }}.config.base import REDIS_SCHEMES, Settings, url_scheme
 
@@ -79,27 +81,28 @@ def port_answers(url: str) -> bool:
 
 
 def start_throwaway_redis() -> str | None:
-    """Start a ``redis-server`` that keeps nothing on disk; stopped when the run ends."""
+    """Start a ``redis-server`` in a temporary directory; stopped when the run ends.
+
+    pytest-redis's executor runs it and waits until it accepts connections.
+    """
     executable = shutil.which("redis-server")
     if executable is None:
         return None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    keep_nothing_on_disk = ["--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", *keep_nothing_on_disk],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    directory = Path(tempfile.mkdtemp(prefix="redis-"))
+    port = port_for.select_random()
+    server = RedisExecutor(
+        executable,
+        databases=16,
+        redis_timeout=0,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=port,
+        datadir=directory,
     )
-    atexit.register(process.terminate)
-    url = f"redis://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if redis_answers(url):
-            return url
-        time.sleep(0.05)
-    return None
+    server.start()
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    atexit.register(server.stop)  # runs first
+    return f"redis://127.0.0.1:{port}"
 
 
 def find_redis() -> str | None:

@@ -113,7 +113,7 @@ def test_the_installed_command_imports_neither_celery_nor_the_settings(tmp_path:
     assert result.returncode == 1, result.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
     heavy = {name for name in imported if name.split(".")[0] in {"celery", "kombu", "pydantic"}}
-    assert "{{ cookiecutter.package_name }}.health.probe" in imported
+    assert main.__module__ in imported  # the probe itself
     assert heavy == set()
 
 

@@ -8,10 +8,9 @@ import pytest
 from celery import Task
 
 from {{ cookiecutter.package_name }} import app, routing
+from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.publishing import PriorityNotSupportedError
 from {{ cookiecutter.package_name }}.tasks import default
-
-PACKAGE = "{{ cookiecutter.package_name }}"
 
 
 def service_tasks() -> list[str]:

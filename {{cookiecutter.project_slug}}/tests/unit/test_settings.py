@@ -10,10 +10,11 @@ from {{ cookiecutter.package_name }}.config.base import (
     ProfileLimits,
     available_cpus,
 )
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.celery_config import celery_config
 from {{ cookiecutter.package_name }}.config.development import DevelopmentSettings
 from {{ cookiecutter.package_name }}.config.production import ProductionSettings
 from {{ cookiecutter.package_name }}.config.test import TestSettings
+from {{ cookiecutter.package_name }}.names import PACKAGE
 
 
 def test_production_is_the_default_environment(environment: pytest.MonkeyPatch) -> None:
@@ -165,7 +166,7 @@ def test_a_short_tasks_worker_reserves_more_and_runs_within_its_limit(
     environment: pytest.MonkeyPatch,
 ) -> None:
     environment.setenv("WORKER_PROFILE", "short-tasks")
-    config = celery_settings(load_settings(), "{{ cookiecutter.package_name }}")
+    config = celery_config(load_settings(), PACKAGE)
 
     assert config["worker_prefetch_multiplier"] == 4
     assert (config["task_soft_time_limit"], config["task_time_limit"]) == (54, 60)

@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-PACKAGE = "{{ cookiecutter.package_name }}"
-
-
-def run_celery(*args: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "celery", "-A", PACKAGE, *args],
-        env={**os.environ, **variables},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from support.cli import celery as run_celery
 
 
 def test_worker_refuses_to_start_with_a_bad_variable() -> None:

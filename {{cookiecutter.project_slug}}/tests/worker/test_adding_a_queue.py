@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 import redis
 from kombu import Queue
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import TESTS, StartWorker
 from support.worker_groups import profile_environment, queue_options
 
-from {{ cookiecutter.package_name }} import PACKAGE, app
+from {{ cookiecutter.package_name }} import app
+from {{ cookiecutter.package_name }}.names import PACKAGE
 
 NEW_QUEUE = "reports_archive"
 NEW_TASK_MODULE = '''"""Tasks of the ``reports_archive`` queue."""

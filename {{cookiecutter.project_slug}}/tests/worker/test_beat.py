@@ -11,21 +11,21 @@ import yaml
 from celery.schedules import schedule
 from redbeat import RedBeatSchedulerEntry
 from support import probes
-from support.fixtures import eventually
 from support.health import WINDOW, health_environment, passes, probe
+from support.polling import eventually
 from support.processes import PROJECT, CeleryProcess, StartWorker
 
-from {{ cookiecutter.package_name }}.schedule import app
+from {{ cookiecutter.package_name }} import app
 
 ACQUIRED = "beat: Acquired lock"
 
 
 class BeatProcess(CeleryProcess):
-    """``celery -A <package>.schedule beat``: ready once it holds RedBeat's lock."""
+    """``celery -A <package> beat``: ready once it holds RedBeat's lock."""
 
     def arguments(self) -> list[str]:
-        """Beat's command line (``-A`` is given twice: the last one wins)."""
-        return ["-A", f"{app.main}.schedule", "beat", "--loglevel", "INFO"]
+        """Beat's command line."""
+        return ["beat", "--loglevel", "INFO"]
 
     def is_ready(self) -> bool:
         """Whether this beat holds the lock and sends the schedule."""
@@ -92,4 +92,4 @@ def test_kubernetes_runs_one_beat_replaced_with_recreate() -> None:
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert container["livenessProbe"]["exec"]["command"] == [probe_command, "beat", "live"]
-    assert container["command"][:4] == ["celery", "-A", f"{app.main}.schedule", "beat"]
+    assert container["command"][:4] == ["celery", "-A", app.main, "beat"]

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually, quick_redelivery_limits
+from support.fixtures import quick_redelivery_limits
+from support.polling import eventually
 from support.processes import StartWorker
 from support.redis_server import RestartableRedis, as_the_broker, own_redis
 

@@ -7,7 +7,7 @@ import time
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }}.config import get_settings

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 from support.sentry import SentryReceiver, sentry_receiver
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import CeleryProcess, ExporterProcess, StartWorker
 
 from {{ cookiecutter.package_name }} import priority, routing, settings

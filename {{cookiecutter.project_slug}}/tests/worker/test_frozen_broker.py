@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually
 from support.health import health_environment, passes
+from support.polling import eventually, throughout
 from support.processes import StartWorker
 from support.redis_server import RestartableRedis, as_the_broker, own_redis
 
@@ -64,10 +64,7 @@ def test_a_frozen_broker_is_noticed_and_the_worker_serves_again_once_it_answers(
         )
         noticed_after = time.monotonic() - frozen_at
         # Waiting for its broker is no reason to restart it.
-        always_live_for = time.monotonic() + 5
-        while time.monotonic() < always_live_for:
-            assert passes(marks, "worker", "live")
-            time.sleep(0.5)
+        throughout(lambda: passes(marks, "worker", "live"), 5, "the worker stays live")
     finally:
         broker.thaw()
     assert noticed_after > CHECK_INTERVAL  # not before the check could have seen it

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually
 from support.health import health_environment, passes
+from support.polling import eventually
 from support.processes import StartWorker
 from support.redis_server import RestartableRedis, own_redis
 

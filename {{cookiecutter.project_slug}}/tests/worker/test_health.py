@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 from support import probes
-from support.fixtures import eventually
 from support.health import INTERVAL, WINDOW, health_environment, passes, probe
+from support.polling import eventually, throughout
 from support.processes import StartWorker
 from support.redis_server import RestartableRedis, as_the_broker, own_redis
 
@@ -27,15 +27,6 @@ READY = ("worker", "ready")
 DETECTED_WITHIN = INTERVAL + WINDOW + 1
 
 
-def always(condition: object, seconds: float, what: str) -> None:
-    """Check ``condition()`` for ``seconds``; fail the test the first time it is false."""
-    assert callable(condition)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert condition(), what
-        time.sleep(0.2)
-
-
 def test_a_busy_worker_is_live_and_ready_and_a_stopped_one_is_not_live(
     start_worker: StartWorker, store: redis.Redis, tmp_path: Path
 ) -> None:
@@ -44,7 +35,7 @@ def test_a_busy_worker_is_live_and_ready_and_a_stopped_one_is_not_live(
     eventually(lambda: passes(marks, *READY), timeout=10, what="the worker to be ready")
     for n in range(200):  # a steady stream, longer than the liveness window
         probes.slow_effect.delay(f"stream-{n}", 0.05)
-    always(lambda: passes(marks, *READY), seconds=WINDOW + 2, what="ready while busy")
+    throughout(lambda: passes(marks, *READY), seconds=WINDOW + 2, what="ready while busy")
 
     worker.send_signal(signal.SIGSTOP)  # the main process, as a hung event loop would be
     try:
@@ -81,7 +72,7 @@ def test_a_broker_outage_makes_the_worker_not_ready_but_keeps_it_live(
     assert "not consuming" in probe(marks, *READY).stdout
     # Down for longer than the window: a probe that restarted workers now would restart
     # every worker of the fleet at once.
-    always(lambda: passes(marks, *LIVE), seconds=WINDOW + 3, what="live during the outage")
+    throughout(lambda: passes(marks, *LIVE), seconds=WINDOW + 3, what="live during the outage")
 
     broker.start()
     eventually(lambda: passes(marks, *READY), timeout=30, what="ready again after the outage")
@@ -103,7 +94,7 @@ def test_a_worker_in_warm_shutdown_is_not_ready_and_stays_live_while_its_task_ru
 
     worker.send_signal(signal.SIGTERM)  # Celery's warm shutdown
     eventually(lambda: not passes(marks, *READY), timeout=2, what="not ready once stopping")
-    always(lambda: passes(marks, *LIVE) or worker.exited(), seconds - 1,
+    throughout(lambda: passes(marks, *LIVE) or worker.exited(), seconds - 1,
            what="live while the running task finishes")  # fmt: skip
     assert worker.wait(timeout=30) == 0
     assert store.get(probes.probe_key("effects", "long-report")) == "1"

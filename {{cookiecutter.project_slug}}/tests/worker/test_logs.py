@@ -8,7 +8,7 @@ import signal
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }}.reliability import dead_letters

@@ -8,7 +8,8 @@ import signal
 
 import redis
 from support import probes
-from support.fixtures import eventually, quick_redelivery_limits
+from support.fixtures import quick_redelivery_limits
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing

@@ -18,7 +18,7 @@ from typing import Any
 import redis
 from kombu import Producer
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing

@@ -13,7 +13,8 @@ import time
 import pytest
 import redis
 from support import probes
-from support.fixtures import delayed_messages, eventually
+from support.fixtures import delayed_messages
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, priority

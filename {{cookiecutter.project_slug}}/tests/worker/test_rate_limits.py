@@ -13,7 +13,7 @@ import time
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }}.reliability import dead_letters

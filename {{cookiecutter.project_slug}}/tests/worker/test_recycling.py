@@ -5,7 +5,7 @@ from __future__ import annotations
 import psutil
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 

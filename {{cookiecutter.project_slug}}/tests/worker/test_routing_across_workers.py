@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 from support.worker_groups import profile_environment, queue_options
 

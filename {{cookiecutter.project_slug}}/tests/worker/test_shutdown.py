@@ -11,7 +11,7 @@ import signal
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import app, routing

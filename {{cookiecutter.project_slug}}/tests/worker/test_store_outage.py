@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 from support import probes
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 from support.redis_server import own_redis
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 import redis
 from support.events import task_events
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 from {{ cookiecutter.package_name }} import routing

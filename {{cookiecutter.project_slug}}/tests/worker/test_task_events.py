@@ -13,7 +13,7 @@ from collections import Counter
 import redis
 from support import probes
 from support.events import task_events
-from support.fixtures import eventually
+from support.polling import eventually
 from support.processes import StartWorker
 
 TASKS = 60

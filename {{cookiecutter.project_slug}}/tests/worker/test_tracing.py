@@ -16,8 +16,8 @@ import redis
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, Tracer
 from support import probes
-from support.fixtures import eventually
 from support.otlp import OtlpReceiver, otlp_receiver
+from support.polling import eventually
 from support.processes import StartWorker
 
 SERVICE_NAME = "{{ cookiecutter.project_slug }}"

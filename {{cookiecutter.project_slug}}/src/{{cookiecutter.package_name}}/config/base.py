@@ -2,7 +2,7 @@
 
 Every field is read from the environment variable of the same name in upper
 case: ``celery_task_time_limit`` is ``CELERY_TASK_TIME_LIMIT``. Fields named
-``celery_<setting>`` set Celery's ``<setting>`` (see ``celery_settings.py``);
+``celery_<setting>`` set Celery's ``<setting>`` (see ``celery_config.py``);
 the others are this service's own. A value that does not validate stops the
 service at start-up with a message naming the variable.
 """
@@ -27,8 +27,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .. import PACKAGE
 from ..health.marks import DEFAULT_DIR as DEFAULT_HEALTH_DIR
+from ..names import PACKAGE
 
 AppEnv = Literal["development", "production", "test"]
 # Seconds: a number, and a finite one ("inf" and "nan" parse as floats).
@@ -54,7 +54,7 @@ RABBITMQ_CONSUMER_TIMEOUT = 1800
 NATIVE_DELAYED_DELIVERY_MAX_SECONDS = 2**28 - 1
 
 # KiB of resident memory a worker's main process is allowed for: measured at about
-# 69 MiB with this template's app (config/celery_settings.py), with room to grow.
+# 69 MiB with this template's app (config/celery_config.py), with room to grow.
 MAIN_PROCESS_KIB = 131_072
 
 # Celery's command line reads it as --prefetch-multiplier; the worker profile sets it.
@@ -143,11 +143,11 @@ class Settings(BaseSettings):
     # --- Worker ------------------------------------------------------------
     celery_worker_concurrency: PositiveInt = Field(default_factory=available_cpus)
     celery_worker_max_tasks_per_child: PositiveInt | None = 1000
-    # KiB of peak resident memory per pool child; see celery_settings.py.
+    # KiB of peak resident memory per pool child; see celery_config.py.
     celery_worker_max_memory_per_child: PositiveInt | None = 200_000
     celery_worker_soft_shutdown_timeout: NonNegativeSeconds = 60.0
     # Messages a worker may hold at once, countdown and ETA tasks included (each such
-    # task raises its prefetch by one until it starts); see celery_settings.py.
+    # task raises its prefetch by one until it starts); see celery_config.py.
     celery_worker_eta_task_limit: PositiveInt | None = 1000
     celery_worker_send_task_events: bool = True
 

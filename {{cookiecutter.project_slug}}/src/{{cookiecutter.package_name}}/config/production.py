@@ -1,7 +1,6 @@
 """Production: the defaults of ``base.Settings`` unchanged.
 
-They are the corrected bundle of the production guide; see ``celery_settings.py``
-for why each value is what it is. Deployments tune them per variable
+See ``celery_config.py`` for why each value is what it is. Deployments tune them per variable
 (``.env.example`` lists every one), not by editing this file.
 """
 

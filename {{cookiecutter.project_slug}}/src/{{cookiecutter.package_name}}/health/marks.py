@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import PACKAGE
+from ..names import PACKAGE
 
 #: Where marks live unless ``HEALTH_DIR`` says otherwise (a writable directory: with a
 #: read-only root filesystem, a volume such as an ``emptyDir`` mounted there).

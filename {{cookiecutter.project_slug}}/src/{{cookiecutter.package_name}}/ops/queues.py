@@ -1,6 +1,6 @@
 """``celery -A <package> queues``: how many messages wait in each queue.
 
-The guide's "watch the queue length during deploys", for both brokers: on Redis a
+What to watch during a deploy, for both brokers: on Redis a
 queue is one list per priority level (``email``, ``email:1`` ... ``email:9``) and
 the count covers them all; on RabbitMQ it is the broker's own count of ready
 messages. Messages a worker has reserved are counted apart where the broker says:

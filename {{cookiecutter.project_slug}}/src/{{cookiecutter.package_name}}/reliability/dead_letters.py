@@ -40,7 +40,7 @@ from types import TracebackType
 from typing import Any
 
 import redis
-from celery import Celery, Task, signals
+from celery import Celery, Task
 from celery.result import AsyncResult
 from celery.utils.log import get_logger
 from kombu.message import Message
@@ -314,8 +314,7 @@ def _format_traceback(traceback: TracebackType | str | None) -> str:
     return "".join(tracebacks.format_tb(traceback))
 
 
-@signals.task_failure.connect
-def _record_final_failure(
+def record_final_failure(
     sender: Task[Any, Any],
     task_id: str,
     exception: BaseException,
@@ -325,11 +324,12 @@ def _record_final_failure(
     einfo: Any = None,
     **_: Any,
 ) -> None:
+    """Record a task that failed for good (``task_failure`` handler, wired in celery_app.py)."""
     record(sender, task_id, args, kwargs, exception, getattr(einfo, "traceback", None) or traceback)
 
 
-@signals.worker_ready.connect
-def _flush_at_start(**_: Any) -> None:
+def flush_spool_at_start(**_: Any) -> None:
+    """Add what this node spooled while Redis did not answer (``worker_ready`` handler)."""
     flush_spool()
 
 

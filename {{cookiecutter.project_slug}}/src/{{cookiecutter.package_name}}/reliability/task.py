@@ -27,8 +27,8 @@ Every ``@app.task`` of the service gets, without writing it each time:
   **kwargs)`` gets the task's arguments;
 * release of the locks and claims of a run whose pool process died.
 
-Celery has no global setting for retry counts or delays (the guide's
-``CELERY_TASK_MAX_RETRIES`` is ignored silently): they are this class's
+Celery has no global setting for retry counts or delays
+(``CELERY_TASK_MAX_RETRIES`` would be ignored silently): they are this class's
 attributes, set from the ``RETRY_*`` settings by :meth:`ServiceTask.configure`
 where the app is built.
 """
@@ -38,7 +38,7 @@ from __future__ import annotations
 from typing import Any
 
 from billiard.einfo import ExceptionInfo
-from celery import Task, signals
+from celery import Task
 from celery.exceptions import (
     Ignore,
     Reject,
@@ -276,8 +276,8 @@ def release_if_process_died(
             guard.release_abandoned(task_id, tuple(args or ()), dict(kwargs or {}))
 
 
-@signals.task_failure.connect
-def _release_after_final_failure(
+def release_after_final_failure(
     sender: Task[Any, Any], task_id: str, exception: BaseException, args: Any, kwargs: Any, **_: Any
 ) -> None:
+    """Free what a dead process held when Celery gives up on its task (``task_failure``)."""
     release_if_process_died(sender, exception, task_id, args, kwargs)

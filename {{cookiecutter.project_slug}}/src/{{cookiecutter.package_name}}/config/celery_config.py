@@ -1,10 +1,9 @@
 """The Celery configuration, built from :class:`~.base.Settings`.
 
-This is the production guide's recommended bundle with the corrections of an
-expert review applied. Every setting says why it has its value, with the link to
-its entry in the Celery documentation. Names are Celery 5 lowercase settings;
-Celery ignores unknown names silently, so nothing here is spelled from memory:
-``tests/unit/test_celery_settings.py`` checks each name against Celery's own list.
+Every setting says why it has its value, with the link to its entry in the
+Celery documentation. Names are Celery 5 lowercase settings; Celery ignores
+unknown names silently, so nothing here is spelled from memory:
+``tests/unit/test_celery_config.py`` checks each name against Celery's own list.
 """
 
 from __future__ import annotations
@@ -14,14 +13,14 @@ from typing import Any
 from .. import routing
 from .base import BROKER_CONNECT_TIMEOUT, Settings
 
-# The guide's log formats: the process, and for task records the task's name and id.
+# Log formats: the process, and for task records the task's name and id.
 WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"
 TASK_LOG_FORMAT = (
     "[%(asctime)s: %(levelname)s/%(processName)s][%(task_name)s(%(task_id)s)] %(message)s"
 )
 
 
-def celery_settings(settings: Settings, package: str) -> dict[str, Any]:
+def celery_config(settings: Settings, package: str) -> dict[str, Any]:
     """The Celery settings of the service whose tasks live in ``package``."""
     priorities = routing.priority_levels(settings.broker_is_redis, settings.quorum_queues)
     limits = settings.worker_limits

@@ -10,21 +10,21 @@ from typing import Any
 import click
 from kombu.utils.json import dumps
 
-from ..reliability import dead_letters as store
+from ..reliability import dead_letters
 
 
 @click.group(name="dead-letters")
-def dead_letters() -> None:
+def dead_letters_command() -> None:
     """Inspect, replay and purge the tasks that finally failed."""
 
 
-@dead_letters.command(name="list")
+@dead_letters_command.command(name="list")
 @click.option("--count", default=20, show_default=True, help="How many, newest first.")
 def list_letters(count: int) -> None:
     """List the newest dead letters: id, task, retries, exception."""
-    letters = store.newest(count)
-    click.echo(f"{store.count()} dead letter(s)")
-    waiting = store.spooled()
+    letters = dead_letters.newest(count)
+    click.echo(f"{dead_letters.count()} dead letter(s)")
+    waiting = dead_letters.spooled()
     if waiting:
         click.echo(
             f"{len(waiting)} more wait in {waiting[0].parent}, written while Redis did not "
@@ -37,7 +37,7 @@ def list_letters(count: int) -> None:
         )
 
 
-@dead_letters.command()
+@dead_letters_command.command()
 @click.argument("entry_id")
 def show(entry_id: str) -> None:
     """Show one dead letter in full, as JSON (arguments, traceback, ...)."""
@@ -45,7 +45,7 @@ def show(entry_id: str) -> None:
     click.echo(dumps(asdict(letter), indent=2))  # the service's JSON: dates and such too
 
 
-@dead_letters.command()
+@dead_letters_command.command()
 @click.argument("entry_id")
 @click.pass_context
 def replay(ctx: click.Context, entry_id: str) -> None:
@@ -53,29 +53,29 @@ def replay(ctx: click.Context, entry_id: str) -> None:
     _existing(entry_id)
     app: Any = ctx.obj.app
     try:
-        result = store.replay(app, entry_id)
+        result = dead_letters.replay(app, entry_id)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"replayed {entry_id} as task {result.id if result else '?'}")
 
 
-@dead_letters.command()
+@dead_letters_command.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def purge(yes: bool) -> None:
     """Delete every dead letter."""
     if not yes:
-        click.confirm(f"Delete all {store.count()} dead letters?", abort=True)
-    click.echo(f"purged {store.purge()} dead letter(s)")
+        click.confirm(f"Delete all {dead_letters.count()} dead letters?", abort=True)
+    click.echo(f"purged {dead_letters.purge()} dead letter(s)")
 
 
-@dead_letters.command(name="import")
+@dead_letters_command.command(name="import")
 @click.argument(
     "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
 def import_spooled(directory: Path | None) -> None:
     """Add the letters spooled while Redis did not answer (default: DEAD_LETTER_SPOOL_DIR)."""
-    waiting = len(store.spooled(directory))
-    added = store.flush_spool(directory)
+    waiting = len(dead_letters.spooled(directory))
+    added = dead_letters.flush_spool(directory)
     click.echo(f"imported {added} of {waiting} spooled dead letter(s)")
     if added < waiting:
         raise click.ClickException("the store stopped answering; run it again")
@@ -85,13 +85,13 @@ def import_spooled(directory: Path | None) -> None:
 ENTRY_ID = re.compile(r"\d+(-\d+)?")
 
 
-def _existing(entry_id: str) -> store.DeadLetter:
+def _existing(entry_id: str) -> dead_letters.DeadLetter:
     if not ENTRY_ID.fullmatch(entry_id):
         raise click.ClickException(
             f"{entry_id!r} is not a dead letter id: ids look like 1733030000000-0 "
             "(see `dead-letters list`)"
         )
-    letter = store.get(entry_id)
+    letter = dead_letters.get(entry_id)
     if letter is None:
         raise click.ClickException(f"no dead letter {entry_id!r} (see `dead-letters list`)")
     return letter

@@ -6,11 +6,11 @@ import pytest
 from celery.app.defaults import DEFAULTS
 
 from {{ cookiecutter.package_name }} import app
-from {{ cookiecutter.package_name }}.config.celery_settings import celery_settings
+from {{ cookiecutter.package_name }}.config.celery_config import celery_config
 from {{ cookiecutter.package_name }}.config.production import ProductionSettings
+from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.reliability import ServiceTask
 
-PACKAGE = "{{ cookiecutter.package_name }}"
 CELERY_SETTING_NAMES = set(DEFAULTS)
 
 
@@ -21,13 +21,13 @@ def production(environment: pytest.MonkeyPatch) -> ProductionSettings:
 
 def test_every_name_is_a_real_celery_setting(production: ProductionSettings) -> None:
     # Celery ignores unknown names silently (CELERY_TASK_MAX_RETRIES is the classic).
-    unknown = set(celery_settings(production, PACKAGE)) - CELERY_SETTING_NAMES
+    unknown = set(celery_config(production, PACKAGE)) - CELERY_SETTING_NAMES
 
     assert not unknown
 
 
 def test_production_bundle(production: ProductionSettings) -> None:
-    config = celery_settings(production, PACKAGE)
+    config = celery_config(production, PACKAGE)
 
     assert config["task_acks_late"] is True
     assert config["worker_prefetch_multiplier"] == 1
@@ -57,7 +57,7 @@ def test_redis_broker_options(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "redis://broker.internal:6379/0")
     environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
     settings = ProductionSettings()
-    options = celery_settings(settings, PACKAGE)["broker_transport_options"]
+    options = celery_config(settings, PACKAGE)["broker_transport_options"]
 
     limit, longest_retry_delay = settings.celery_task_time_limit, settings.retry_backoff_max
     assert options["visibility_timeout"] > limit + longest_retry_delay
@@ -68,7 +68,7 @@ def test_redis_broker_options(environment: pytest.MonkeyPatch) -> None:
 def test_rabbitmq_broker_options(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "amqp://user:secret@rabbit.internal:5672/orders")
     environment.setenv("RABBITMQ_QUEUE_TYPE", "classic")
-    config = celery_settings(ProductionSettings(), PACKAGE)
+    config = celery_config(ProductionSettings(), PACKAGE)
 
     assert config["broker_transport_options"] == {"confirm_publish": True}
     assert config["task_queue_max_priority"] == 10
@@ -79,7 +79,7 @@ def test_rabbitmq_broker_options(environment: pytest.MonkeyPatch) -> None:
 def test_quorum_queue_options(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("CELERY_BROKER_URL", "amqp://user:secret@rabbit.internal:5672/orders")
     environment.setenv("RABBITMQ_QUEUE_TYPE", "quorum")
-    config = celery_settings(ProductionSettings(), PACKAGE)
+    config = celery_config(ProductionSettings(), PACKAGE)
 
     assert config["broker_transport_options"] == {"confirm_publish": True}
     assert config["task_default_queue_type"] == "quorum"

@@ -1,0 +1,24 @@
+"""The service's commands, run as an operator runs them: ``celery -A <package> ...``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from {{ cookiecutter.package_name }}.names import PACKAGE
+
+#: ``celery -A <package>`` with this interpreter, as the argument list of a process.
+CELERY = [sys.executable, "-m", "celery", "-A", PACKAGE]
+
+
+def celery(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run ``celery -A <package> <arguments>`` to its end, with ``variables`` set."""
+    return subprocess.run(
+        [*CELERY, *arguments],
+        env={**os.environ, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
