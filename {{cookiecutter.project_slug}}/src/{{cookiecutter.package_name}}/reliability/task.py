@@ -1,31 +1,8 @@
 """``ServiceTask``: the app's task class, the recommended task pattern for every task.
 
-Every ``@app.task`` of the service gets, without writing it each time:
-
-* retries of transient errors only (``TRANSIENT_ERRORS``, extendable per task with
-  the ``transient_errors`` option), after an exponential, capped, jittered delay,
-  at most ``RETRY_MAX_RETRIES`` times; then the task fails and becomes a dead letter;
-* waits for a key another run holds (:class:`BusyError`: a busy lock, a claim being
-  worked on) that spend none of those retries: the delay starts at a second and
-  grows to the same cap, so a waiter follows a short holder closely and a long one
-  without a storm of messages; a run over a shared rate limit waits exactly until
-  its reserved slot (``rate_limits.py``), also without spending a retry;
-* no retry, ever, for :class:`PermanentError`, ``SoftTimeLimitExceeded``, or any
-  error not named transient (a validation error fails once, not ten times);
-  arguments that break a task's contract (``pydantic=True``) fail once with a
-  :class:`PermanentError` naming each field, without the values;
-* sensitive arguments (``sensitive=("card_token",)``) masked wherever arguments
-  are shown (``sensitive.py``);
-* ``.get()`` on the result of a task that does not store it raises
-  :class:`ResultIgnoredError` instead of returning ``None``;
-* logs with the task's name and id: the start (DEBUG), each retry with its delay,
-  and the final failure; Celery itself logs each success with its runtime (the
-  ``duration`` field of JSON logs, see ``observability.py``), so the pattern does
-  not write that line twice per task (``make bench`` measured what it costs);
-* a cleanup hook when the soft time limit fires: pass
-  ``on_soft_time_limit=cleanup`` to ``@app.task``, where ``cleanup(task, *args,
-  **kwargs)`` gets the task's arguments;
-* release of the locks and claims of a run whose pool process died.
+Invariants: only transient errors are retried, a bounded number of times, after a
+capped and jittered delay; anything else fails once and becomes a dead letter;
+waiting for a busy key spends no retry; what a dead pool process held is released.
 
 Celery has no global setting for retry counts or delays
 (``CELERY_TASK_MAX_RETRIES`` would be ignored silently): they are this class's
@@ -90,7 +67,35 @@ PROCESS_DIED: tuple[type[BaseException], ...] = (TimeLimitExceeded, WorkerLostEr
 
 
 class ServiceTask(Task[Any, Any]):
-    """Base class of every task of the service (the app's ``task_cls``)."""
+    """Base class of every task of the service (the app's ``task_cls``).
+
+    Every ``@app.task`` of the service gets, without writing it each time:
+
+    * retries of transient errors only (``TRANSIENT_ERRORS``, extendable per task with
+      the ``transient_errors`` option), after an exponential, capped, jittered delay,
+      at most ``RETRY_MAX_RETRIES`` times; then the task fails and becomes a dead letter;
+    * waits for a key another run holds (:class:`BusyError`: a busy lock, a claim being
+      worked on) that spend none of those retries: the delay starts at a second and
+      grows to the same cap, so a waiter follows a short holder closely and a long one
+      without a storm of messages; a run over a shared rate limit waits exactly until
+      its reserved slot (``rate_limits.py``), also without spending a retry;
+    * no retry, ever, for :class:`PermanentError`, ``SoftTimeLimitExceeded``, or any
+      error not named transient (a validation error fails once, not ten times);
+      arguments that break a task's contract (``pydantic=True``) fail once with a
+      :class:`PermanentError` naming each field, without the values;
+    * sensitive arguments (``sensitive=("card_token",)``) masked wherever arguments
+      are shown (``sensitive.py``);
+    * ``.get()`` on the result of a task that does not store it raises
+      :class:`ResultIgnoredError` instead of returning ``None``;
+    * logs with the task's name and id: the start (DEBUG), each retry with its delay,
+      and the final failure; Celery itself logs each success with its runtime (the
+      ``duration`` field of JSON logs, see ``observability.py``), so the pattern does
+      not write that line twice per task (``make bench`` measured what it costs);
+    * a cleanup hook when the soft time limit fires: pass
+      ``on_soft_time_limit=cleanup`` to ``@app.task``, where ``cleanup(task, *args,
+      **kwargs)`` gets the task's arguments;
+    * release of the locks and claims of a run whose pool process died.
+    """
 
     # The RETRY_* settings, set by configure() where the app is built; until then
     # their defaults.
