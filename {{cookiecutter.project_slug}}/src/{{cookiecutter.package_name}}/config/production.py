@@ -1,7 +1,7 @@
 """Production: the defaults of ``base.Settings`` unchanged.
 
-See ``celery_config.py`` for why each value is what it is. Deployments tune them per variable
-(``.env.example`` lists every one), not by editing this file.
+See ``celery_config.py`` for why each value is what it is. Deployments tune
+them per variable (``.env.example`` lists every one), not by editing this file.
 """
 
 from __future__ import annotations

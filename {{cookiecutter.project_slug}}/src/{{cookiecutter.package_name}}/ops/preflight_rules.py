@@ -114,8 +114,9 @@ def prefetch_without_acks_late(subject: Subject) -> Iterable[Finding]:
             "prefetch-without-acks-late",
             "warning",
             f"worker_prefetch_multiplier is {multiplier} without task_acks_late",
-            "with early acknowledgement a multiplier of 1 still reserves an extra message per "
-            "process; only acks_late with 1 reserves exactly `concurrency` messages",
+            "with early acknowledgement a started task no longer counts against the prefetch: "
+            "each process holds its running task and that many more, and loses the running one "
+            "if it dies",
             "set CELERY_TASK_ACKS_LATE=true; WORKER_PROFILE=long-tasks reserves one per process",
         )
 
