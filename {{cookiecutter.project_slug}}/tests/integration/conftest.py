@@ -65,15 +65,10 @@ def celery_worker_parameters() -> dict[str, Any]:
 
 
 @pytest.fixture
-def celery_worker(
-    empty_queues: None,
-    celery_app: Celery[Any],
-    celery_worker_pool: str,
-    celery_worker_parameters: dict[str, Any],
-) -> Iterator[WorkController]:
+def celery_worker(worker: WorkerFactory) -> Iterator[WorkController]:
     """An in-process worker for the test, started on empty queues (all of the service's)."""
-    with start_worker(celery_app, pool=celery_worker_pool, **celery_worker_parameters) as worker:
-        yield worker
+    with worker() as controller:
+        yield controller
 
 
 @pytest.fixture
@@ -110,18 +105,14 @@ def worker(
 ) -> WorkerFactory:
     """Start ``celery_worker`` later in a test, or with other parameters.
 
-    ``with worker(queues=(...), concurrency=3):`` starts on empty queues, like it.
+    ``with worker(queues=(...), concurrency=3):`` starts on empty queues, like it;
+    what is not given is ``celery_worker_parameters``'.
     """
 
     @contextmanager
-    def start(
-        queues: tuple[str, ...] = routing.QUEUE_NAMES, concurrency: int = 1
-    ) -> Iterator[WorkController]:
-        parameters = {
-            **celery_worker_parameters,
-            "queues": list(queues),
-            "concurrency": concurrency,
-        }
+    def start(**overrides: Any) -> Iterator[WorkController]:
+        parameters = {**celery_worker_parameters, **overrides}
+        parameters["queues"] = list(parameters["queues"])
         with start_worker(celery_app, pool=celery_worker_pool, **parameters) as controller:
             yield controller
 
