@@ -26,7 +26,7 @@ from .reliability import ServiceTask, dead_letters
 from .reliability.task import release_after_final_failure
 from .routing import priority_levels
 {%- if cookiecutter.use_beat == "yes" %}
-from .schedule import beat_config
+from .schedule import Scheduler, beat_config
 {%- endif %}
 {%- if cookiecutter.tracing == "opentelemetry" %}
 from .tracing import trace_tasks
@@ -47,6 +47,7 @@ app: Celery[Any] = Celery(PACKAGE, task_cls=ServiceTask, amqp=AMQP)
 app.config_from_object(celery_config(settings, PACKAGE))
 {%- if cookiecutter.use_beat == "yes" %}
 # Periodic tasks: RedBeat's scheduler on the service's Redis, and the schedule.
+Scheduler.configure(settings)
 app.conf.update(beat_config(settings))
 {%- endif %}
 # A task that fails for good becomes a dead letter, and what its pool process held

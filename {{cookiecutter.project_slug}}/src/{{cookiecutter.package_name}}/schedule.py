@@ -16,12 +16,13 @@ schedule sends live in ``tasks/``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from celery.exceptions import ImproperlyConfigured
 from celery.schedules import crontab
 from redbeat import RedBeatScheduler
 
-from .config import Settings, get_settings
+from .config import Settings
 from .health.marks import BEAT, Marks
 from .names import PACKAGE
 
@@ -38,10 +39,18 @@ SCHEDULE: dict[str, dict[str, Any]] = {
 class Scheduler(RedBeatScheduler):  # type: ignore[misc]
     """RedBeat's scheduler, leaving beat's heartbeat on every tick."""
 
+    settings: ClassVar[Settings | None] = None
+
+    @classmethod
+    def configure(cls, settings: Settings) -> None:
+        """Take the marks directory and the liveness window from ``settings``."""
+        cls.settings = settings
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        settings = get_settings()
-        self.marks = Marks(settings.health_dir, BEAT)
-        self.liveness_window = settings.health_liveness_window
+        if self.settings is None:
+            raise ImproperlyConfigured("Scheduler.configure(settings) was not called")
+        self.marks = Marks(self.settings.health_dir, BEAT)
+        self.liveness_window = self.settings.health_liveness_window
         super().__init__(*args, **kwargs)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:

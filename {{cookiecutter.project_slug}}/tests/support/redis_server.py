@@ -2,8 +2,7 @@
 
 Redis is shared by everything on a machine: a test that takes a server down
 (a broker restart, an outage of the service's store) starts its own, on a free
-port, and always stops it. pytest-redis's executor runs it (mirakuru: a process
-group of its own, started until it accepts connections, stopped with its group).
+port, and always stops it (``services.local_redis_server``, pytest-redis's executor).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import port_for
 import pytest
 import redis
 from celery import Celery
-from pytest_redis.executor import RedisExecutor
 
 from {{ cookiecutter.package_name }}.config.celery_config import celery_config
 from {{ cookiecutter.package_name }}.config.test import TestSettings
@@ -26,6 +24,7 @@ from {{ cookiecutter.package_name }}.names import PACKAGE
 from {{ cookiecutter.package_name }}.reliability import ServiceTask
 
 from .polling import eventually
+from .services import local_redis_server
 
 
 class RestartableRedis:
@@ -35,16 +34,7 @@ class RestartableRedis:
         directory.mkdir(parents=True, exist_ok=True)
         self.port = port_for.select_random()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.executor = RedisExecutor(
-            executable,
-            databases=16,
-            redis_timeout=0,
-            loglevel="warning",
-            host="127.0.0.1",
-            port=self.port,
-            appendonly="yes",
-            datadir=directory,
-        )
+        self.executor = local_redis_server(executable, self.port, directory, appendonly=True)
 
     def start(self) -> None:
         """Start the server (again) on its port, and wait until it answers."""

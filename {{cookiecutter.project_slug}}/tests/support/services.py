@@ -80,25 +80,34 @@ def port_answers(url: str) -> bool:
         return False
 
 
-def start_throwaway_redis() -> str | None:
-    """Start a ``redis-server`` in a temporary directory; stopped when the run ends.
+def local_redis_server(
+    executable: str, port: int, directory: Path, *, appendonly: bool = False
+) -> RedisExecutor:
+    """A ``redis-server`` on 127.0.0.1:``port`` keeping its files in ``directory``, not started.
 
-    pytest-redis's executor runs it and waits until it accepts connections.
+    pytest-redis's executor: started in a process group of its own and waited for
+    until it accepts connections; stopped with its group.
     """
-    executable = shutil.which("redis-server")
-    if executable is None:
-        return None
-    directory = Path(tempfile.mkdtemp(prefix="redis-"))
-    port = port_for.select_random()
-    server = RedisExecutor(
+    return RedisExecutor(
         executable,
         databases=16,
         redis_timeout=0,
         loglevel="warning",
         host="127.0.0.1",
         port=port,
+        appendonly="yes" if appendonly else "no",
         datadir=directory,
     )
+
+
+def start_throwaway_redis() -> str | None:
+    """Start a ``redis-server`` in a temporary directory; stopped when the run ends."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="redis-"))
+    port = port_for.select_random()
+    server = local_redis_server(executable, port, directory)
     server.start()
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     atexit.register(server.stop)  # runs first

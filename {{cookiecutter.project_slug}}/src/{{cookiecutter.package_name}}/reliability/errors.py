@@ -2,9 +2,9 @@
 
 A transient error is worth another try later: the network, a timeout, a busy
 resource. A permanent one will fail the same way every time: a bad payload, a
-validation error, a missing record. Retrying it only makes a retry storm.
-``ServiceTask`` retries only ``TRANSIENT_ERRORS``; anything
-else, and ``PermanentError`` above all, fails at once and becomes a dead letter.
+validation error, a missing record: retrying it only makes a retry storm.
+``ServiceTask`` retries only ``TRANSIENT_ERRORS``; anything else, and
+``PermanentError`` above all, fails at once and becomes a dead letter.
 """
 
 from __future__ import annotations
