@@ -1,51 +1,44 @@
 """Shape the generated project to the chosen options.
 
-Removes what the chosen options do not use, writes one task module per extra
-queue, and prints the next steps. It only touches files inside the new project:
-no network, no git, no installs, so that a template update (cruft) can replay it
-safely.
+Removes what the chosen options do not use, writes one task module (and its tests)
+per extra queue, and prints the next steps. It only touches files inside the new
+project: no network, no git, no installs, so that a template update (cruft, copier)
+can replay it safely; a queue's module that exists already is the team's, and left
+as it is.
+
+Cookiecutter (and cruft) render this file with the answers in it; Copier runs it
+unrendered, from a task of copier.yml, with the same answers as its argument.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
-PACKAGE = "{{ cookiecutter.package_name }}"
-DOMAIN_QUEUES = "{{ cookiecutter.__domain_queues }}"
-USE_BEAT = "{{ cookiecutter.use_beat }}" == "yes"
-REDIS_BROKER = "{{ cookiecutter.broker }}" == "redis"
-RESULT_BACKEND = "{{ cookiecutter.result_backend }}" != "none"
-QUORUM_QUEUES = "{{ cookiecutter.rabbitmq_queue_type }}" == "quorum"
-TRACING = "{{ cookiecutter.tracing }}" == "opentelemetry"
-ERROR_TRACKING = "{{ cookiecutter.error_tracking }}" == "sentry"
-CI = "{{ cookiecutter.ci }}"
+# Rendered by cookiecutter: JSON escapes every quote, so the raw string stays intact.
+RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
+ANSWERS: dict[str, str] = json.loads(sys.argv[1] if len(sys.argv) > 1 else RENDERED_ANSWERS)
+
+PACKAGE = ANSWERS["package_name"]
+SLUG = ANSWERS["project_slug"]
+DOMAIN_QUEUES = ANSWERS["__domain_queues"]
+USE_BEAT = ANSWERS["use_beat"] == "yes"
+CI = ANSWERS["ci"]
 
 PACKAGE_DIR = Path("src") / PACKAGE
+# Each extra queue's example task module and its tests, written from these.
 QUEUE_MODULE_TEMPLATE = PACKAGE_DIR / "tasks" / "_domain_queue.py"
+QUEUE_TESTS_TEMPLATE = Path("tests") / "tasks" / "_test_domain_queue.py"
 QUEUE_PLACEHOLDER = "__queue__"
 
 BEAT_FILES = (
     PACKAGE_DIR / "schedule.py",
-    Path("tests") / "worker" / "test_beat.py",
-    Path("deploy") / "systemd" / "{{ cookiecutter.project_slug }}-beat.service",
+    Path("tests") / "unit" / "test_beat_deployment.py",
+    Path("deploy") / "systemd" / f"{SLUG}-beat.service",
     Path("deploy") / "kubernetes" / "beat.yaml",
 )
-TRACING_FILES = (
-    PACKAGE_DIR / "tracing.py",
-    Path("tests") / "worker" / "test_tracing.py",
-    Path("tests") / "support" / "otlp.py",
-)
-ERROR_TRACKING_FILES = (
-    PACKAGE_DIR / "error_tracking.py",
-    Path("tests") / "worker" / "test_error_tracking.py",
-    Path("tests") / "support" / "sentry.py",
-)
-REDIS_BROKER_FILES = (Path("tests") / "worker" / "test_frozen_broker.py",)
-RESULT_BACKEND_FILES = (Path("tests") / "integration" / "test_results.py",)
-QUORUM_FILES = (Path("tests") / "worker" / "test_quorum_queues.py",)
-PRIORITY_FILES = (Path("tests") / "integration" / "test_priorities.py",)  # none on quorum
 CI_FILES = {
     "github": (Path(".github"),),
     "gitlab": (Path(".gitlab-ci.yml"),),
@@ -61,31 +54,30 @@ def remove(path: Path) -> None:
 
 
 def write_queue_modules() -> None:
-    """Write ``tasks/<queue>.py`` for each extra queue from the shared module template."""
-    template = QUEUE_MODULE_TEMPLATE.read_text(encoding="utf-8")
+    """Write ``tasks/<queue>.py`` and ``tests/tasks/test_<queue>.py`` for each extra queue.
+
+    Not on a copier update, which leaves the team's task modules and their tests out.
+    """
+    if not QUEUE_MODULE_TEMPLATE.exists():
+        return
+    module = QUEUE_MODULE_TEMPLATE.read_text(encoding="utf-8")
+    tests = QUEUE_TESTS_TEMPLATE.read_text(encoding="utf-8")
     for queue in filter(None, DOMAIN_QUEUES.split(",")):
-        target = QUEUE_MODULE_TEMPLATE.with_name(f"{queue}.py")
-        target.write_text(template.replace(QUEUE_PLACEHOLDER, queue), encoding="utf-8")
+        for template, target in (
+            (module, QUEUE_MODULE_TEMPLATE.with_name(f"{queue}.py")),
+            (tests, QUEUE_TESTS_TEMPLATE.with_name(f"test_{queue}.py")),
+        ):
+            if not target.exists():
+                target.write_text(template.replace(QUEUE_PLACEHOLDER, queue), encoding="utf-8")
     QUEUE_MODULE_TEMPLATE.unlink()
+    QUEUE_TESTS_TEMPLATE.unlink()
 
 
 def remove_unused_files() -> None:
     """Drop the files of options that were not chosen."""
-    options = (
-        (BEAT_FILES, USE_BEAT),
-        (REDIS_BROKER_FILES, REDIS_BROKER),
-        (RESULT_BACKEND_FILES, RESULT_BACKEND),
-        (QUORUM_FILES, QUORUM_QUEUES),
-        (PRIORITY_FILES, not QUORUM_QUEUES),
-        (TRACING_FILES, TRACING),
-        (ERROR_TRACKING_FILES, ERROR_TRACKING),
-    )
-    for paths, chosen in options:
-        if not chosen:
-            for path in paths:
-                remove(path)
-    if not (TRACING or ERROR_TRACKING):
-        remove(Path("bench") / "integrations.py")  # what they cost: nothing to measure
+    if not USE_BEAT:
+        for path in BEAT_FILES:
+            remove(path)
     for ci, paths in CI_FILES.items():
         if ci != CI:
             for path in paths:

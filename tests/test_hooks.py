@@ -42,6 +42,12 @@ INVALID_ANSWERS = [
         id="quorum-queues-on-redis",
     ),
     pytest.param({"author_email": "nobody"}, "author_email: 'nobody' is not an e-mail", id="email"),
+    pytest.param({"package_name": "celery_service_kit"}, "would shadow a module", id="the-kit"),
+    pytest.param(
+        {"kit_repository": "our template"},
+        "kit_repository: 'our template' is not a git URL",
+        id="kit-repository",
+    ),
     pytest.param(
         {"project_name": 'The "Best" Worker'},
         "project_name: 'The \"Best\" Worker' contains a quote",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, run_outside_our_venv
+from conftest import TEMPLATE, VERSION, git, run_outside_our_venv
 
 README = TEMPLATE / "README.md"
 
@@ -32,19 +33,30 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 @pytest.mark.skipif(shutil.which("uvx") is None, reason="uvx (part of uv) is not on PATH")
-def test_generate_command_works_as_written(tmp_path: Path) -> None:
-    # Run in a copy of the template, so that the service lands beside the copy.
+def test_generate_command_works_as_written_and_records_the_template_version(
+    tmp_path: Path,
+) -> None:
+    # Run in a clone of the working tree, so that the service lands beside the clone.
     clone = tmp_path / "template"
     shutil.copytree(
         TEMPLATE, clone, ignore=shutil.ignore_patterns(".venv", ".git", "*_cache", "__pycache__")
     )
+    git("init", "--quiet", cwd=clone)
+    git("add", "--all", cwd=clone)
+    git("commit", "--quiet", "-m", "the working tree", cwd=clone)
 
     result = run_outside_our_venv(
         shlex.split(quick_start_commands()[0]),
         cwd=clone,
         timeout=300,
-        stdin="\n" * 20,  # Enter at every prompt: the defaults
+        stdin="\n" * 30,  # Enter at every prompt: the defaults
     )
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert (tmp_path / "orders-worker" / "src" / "orders_worker" / "celery_app.py").exists()
+    service = tmp_path / "orders-worker"
+    assert (service / "src" / "orders_worker" / "celery_app.py").exists()
+    # The service can take up the next version: it records the template and its version.
+    recorded = json.loads((service / ".cruft.json").read_text(encoding="utf-8"))
+    assert recorded["template"] == str(clone)
+    assert recorded["commit"] == git("rev-parse", "HEAD", cwd=clone)
+    assert recorded["context"]["cookiecutter"]["__template_version"] == VERSION

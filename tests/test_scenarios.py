@@ -1,10 +1,12 @@
-"""Named scenarios: a generated service, installed fresh, passes its own checks and tests.
+"""Named scenarios: a generated service, installed fresh, passes its checks and the kit's suites.
 
 Each scenario is generated, installed with ``uv sync`` into a virtualenv of its
-own (on the Python version it was generated for), and then runs what its CI runs:
-``mypy`` and its whole test suite against the real Redis and RabbitMQ. A RabbitMQ
-scenario gets a vhost of its own, deleted afterwards: the RabbitMQ of the machine
-is shared, and a quorum queue cannot take the name of a classic one.
+own (on the Python version it was generated for, the kit from this checkout), and
+then runs what its CI runs: ``mypy`` and its own test suite (``make test``) against
+the real Redis and RabbitMQ; then the kit's suites it names (``matrix.py``) against
+the service's app and settings, as ``make test-kit`` runs them. A RabbitMQ scenario
+gets a vhost of its own, deleted afterwards: the RabbitMQ of the machine is shared,
+and a quorum queue cannot take the name of a classic one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_outside_our_venv
-from matrix import SCENARIOS, Combination
+from matrix import KIT_SUITES, SCENARIOS, Combination
 from test_deploy_files import require
 
 pytestmark = pytest.mark.scenario
@@ -60,11 +62,32 @@ def scenario(request: pytest.FixtureRequest) -> Combination:
 
 
 @pytest.fixture(scope="module")
-def installed(scenario: Combination, render) -> Path:
+def installed(scenario: Combination, render, kit_source: dict[str, str]) -> Path:
     project = render(scenario)
-    result = in_project(project, "uv", "sync", "--no-progress", "--compile-bytecode", timeout=600)
+    result = in_project(
+        project, "uv", "sync", "--no-progress", "--compile-bytecode",
+        timeout=600, environment=kit_source,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return project
+
+
+def pytest_in(
+    project: Path, scenario: Combination, *arguments: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the project's pytest with ``arguments``, in the scenario's own vhost."""
+    with own_vhost(scenario) as environment:
+        return in_project(
+            project, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider",
+            *arguments, timeout=1500, environment=environment,
+        )  # fmt: skip
+
+
+def assert_all_passed(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary
+    assert "skipped" not in summary, "a skipped test proves nothing here: " + summary
 
 
 def test_types_check(installed: Path) -> None:
@@ -74,13 +97,12 @@ def test_types_check(installed: Path) -> None:
 
 
 def test_own_test_suite_passes_against_real_brokers(scenario: Combination, installed: Path) -> None:
-    with own_vhost(scenario) as environment:
-        result = in_project(
-            installed, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider",
-            timeout=1200, environment=environment,
-        )  # fmt: skip
+    assert_all_passed(pytest_in(installed, scenario))
 
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    summary = result.stdout.strip().splitlines()[-1]
-    assert " passed" in summary
-    assert "skipped" not in summary, "a skipped test proves nothing here: " + summary
+
+def test_the_kits_suites_pass_against_the_services_app(
+    scenario: Combination, installed: Path
+) -> None:
+    suites = [f"{KIT_SUITES}.{suite}" for suite in scenario.kit_suites]
+
+    assert_all_passed(pytest_in(installed, scenario, "--pyargs", *suites))

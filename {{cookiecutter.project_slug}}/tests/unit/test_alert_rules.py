@@ -8,11 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from celery_service_kit.ops import exporter
+from celery_service_kit.ops.queues import QueueStats
 
-from {{ cookiecutter.package_name }}.config.base import Settings
-from {{ cookiecutter.package_name }}.ops import exporter
-from {{ cookiecutter.package_name }}.ops.queues import QueueStats
-from {{ cookiecutter.package_name }}.reliability import dead_letters
+from {{ cookiecutter.package_name }} import app
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 ALERTS = RULES / "alerts.yml"
@@ -50,8 +49,8 @@ def test_the_rules_use_only_metrics_the_exporter_serves(monkeypatch: pytest.Monk
     # Every source answers, with every figure either broker can give.
     everything = {"default": QueueStats(ready=1, unacked=1, consumers=1)}
     monkeypatch.setattr(exporter, "queue_stats", lambda *_: everything)
-    monkeypatch.setattr(dead_letters, "totals", lambda *_: (1, 1))
-    collector = exporter.QueueCollector(object(), Settings(), ("default",))  # type: ignore[arg-type]
+    monkeypatch.setattr(app.service.dead_letters, "totals", lambda *_: (1, 1))
+    collector = exporter.QueueCollector(app, app.service)
     served = {sample.name for family in collector.collect() for sample in family.samples}
 
     used = set(re.findall(r"\bcelery_[a-z_]+", ALERTS.read_text(encoding="utf-8")))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config.production import ProductionSettings
+from {{ cookiecutter.package_name }}.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +35,7 @@ def seconds(path: str, pattern: str) -> int:
 def test_the_stop_grace_period_outlasts_the_longest_shutdown(
     environment: pytest.MonkeyPatch, path: str, pattern: str
 ) -> None:
-    allowance = ProductionSettings().shutdown_allowance
+    allowance = Settings().shutdown_allowance
 
     assert seconds(path, pattern) > allowance, (
         f"{path}: raise it above {allowance:g} s (CELERY_TASK_TIME_LIMIT + "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config.base import Settings
+from {{ cookiecutter.package_name }}.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 VARIABLES = sorted(name.upper() for name in Settings.model_fields)

@@ -16,10 +16,17 @@ from typing import Any
 
 import pytest
 import yaml
-from support.worker_groups import GROUPS, profile, queue_options, queue_options_in
+from celery_service_kit.testing.worker_groups import (
+    GROUPS,
+    profile,
+    queue_options,
+    queue_options_in,
+)
 
-from {{ cookiecutter.package_name }}.config.production import ProductionSettings
-from {{ cookiecutter.package_name }}.routing import QUEUE_NAMES
+from {{ cookiecutter.package_name }} import app
+from {{ cookiecutter.package_name }}.settings import Settings
+
+QUEUE_NAMES = app.service.queues
 
 PROJECT = Path(__file__).resolve().parents[2]
 MANIFESTS = PROJECT / "deploy" / "kubernetes"
@@ -103,14 +110,14 @@ def test_the_grace_period_outlasts_the_longest_shutdown(
     grace = deployments()[f"worker-{group}"]["spec"]["template"]["spec"][
         "terminationGracePeriodSeconds"
     ]
-    assert grace > ProductionSettings().shutdown_allowance
+    assert grace > Settings().shutdown_allowance
 
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_the_memory_limit_holds_every_pool_process_at_its_bound(
     environment: pytest.MonkeyPatch, group: str
 ) -> None:
-    settings = ProductionSettings(celery_worker_concurrency=concurrency(group))
+    settings = Settings(celery_worker_concurrency=concurrency(group))
     assert settings.memory_bound_kib is not None
 
     assert kib(worker(group)["resources"]["limits"]["memory"]) > settings.memory_bound_kib

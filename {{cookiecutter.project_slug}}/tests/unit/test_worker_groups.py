@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import get_args
 
 import pytest
-from support.worker_groups import (
+from celery_service_kit.routing import CRITICAL_QUEUE
+from celery_service_kit.settings import WorkerProfile
+from celery_service_kit.testing.worker_groups import (
     GROUPS,
     compose_command,
     compose_environment,
@@ -23,9 +25,6 @@ from support.worker_groups import (
     systemd_environment,
     systemd_queue_options,
 )
-
-from {{ cookiecutter.package_name }} import routing
-from {{ cookiecutter.package_name }}.config.base import WorkerProfile
 
 COMPOSE_SERVICES = {"general": "worker", "critical": "worker-critical"}
 
@@ -59,5 +58,5 @@ def test_urgent_work_never_waits_behind_a_reserved_message() -> None:
 def test_the_groups_name_only_the_critical_queue() -> None:
     general, critical = queue_options("general"), queue_options("critical")
 
-    assert general == ["--exclude-queues", routing.CRITICAL_QUEUE]
-    assert critical == ["--queues", routing.CRITICAL_QUEUE]
+    assert general == ["--exclude-queues", CRITICAL_QUEUE]
+    assert critical == ["--queues", CRITICAL_QUEUE]

@@ -17,21 +17,23 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery_service_kit.testing.polling import eventually
+from celery_service_kit.testing.processes import StartWorker
+from celery_service_kit.testing.worker_groups import profile_environment, queue_options
 from kombu import Queue
-from support.polling import eventually
-from support.processes import TESTS, StartWorker
-from support.worker_groups import profile_environment, queue_options
 
 from {{ cookiecutter.package_name }} import app
-from {{ cookiecutter.package_name }}.names import PACKAGE
+
+PACKAGE = app.service.package
 
 NEW_QUEUE = "reports_archive"
 NEW_TASK_MODULE = '''"""Tasks of the ``reports_archive`` queue."""
 
 from typing import Any
 
+from celery_service_kit import key, redis_client
+
 from ..celery_app import app
-from ..store import key, redis_client
 
 
 @app.task(bind=True)
@@ -66,7 +68,7 @@ def package_with_a_new_queue(tmp_path: Path) -> Iterator[Path]:
 def test_a_queue_added_as_the_readme_says_is_consumed_by_the_general_worker(
     start_worker: StartWorker, store: redis.Redis, package_with_a_new_queue: Path
 ) -> None:
-    path = os.pathsep.join([str(package_with_a_new_queue), str(TESTS)])
+    path = str(package_with_a_new_queue)
     start_worker(
         "general",
         queue_options=queue_options("general"),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import redis
-from support import probes
-from support.polling import eventually
-from support.processes import StartWorker
-from support.worker_groups import profile_environment, queue_options
+from celery_service_kit.routing import CRITICAL_QUEUE
+from celery_service_kit.testing import probes
+from celery_service_kit.testing.polling import eventually
+from celery_service_kit.testing.processes import StartWorker
+from celery_service_kit.testing.worker_groups import profile_environment, queue_options
 
-from {{ cookiecutter.package_name }} import routing
+from {{ cookiecutter.package_name }} import app
 
 
 def test_each_queue_is_served_by_the_workers_of_its_group(
@@ -26,10 +27,10 @@ def test_each_queue_is_served_by_the_workers_of_its_group(
         environment=profile_environment("critical"),
     )
 
-    for queue in routing.QUEUE_NAMES:
+    for queue in app.service.queues:
         for n in range(3):
             probes.whoami.apply_async((f"{queue}-{n}",), queue=queue)
-    labels = [f"{queue}-{n}" for queue in routing.QUEUE_NAMES for n in range(3)]
+    labels = [f"{queue}-{n}" for queue in app.service.queues for n in range(3)]
     eventually(
         lambda: all(store.get(probes.probe_key("ran-on", label)) for label in labels),
         timeout=30,
@@ -38,5 +39,5 @@ def test_each_queue_is_served_by_the_workers_of_its_group(
 
     for label in labels:
         queue = label.rsplit("-", 1)[0]
-        expected = urgent if queue == routing.CRITICAL_QUEUE else general
+        expected = urgent if queue == CRITICAL_QUEUE else general
         assert store.get(probes.probe_key("ran-on", label)) == expected.nodename, label

@@ -11,10 +11,9 @@ import json
 from typing import Any
 
 from celery.utils.log import get_task_logger
+from celery_service_kit import PermanentError, idempotent, key, redis_client
 
 from ..celery_app import app
-from ..reliability import PermanentError, idempotent
-from ..store import key, redis_client
 
 logger = get_task_logger(__name__)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from celery.utils.log import get_task_logger
+from celery_service_kit import idempotent, key, redis_client
 from pydantic import BaseModel, Field, PositiveInt
 
 from ..celery_app import app
-from ..reliability import idempotent
-from ..store import key, redis_client
 
 logger = get_task_logger(__name__)
 

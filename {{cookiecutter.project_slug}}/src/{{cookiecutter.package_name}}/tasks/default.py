@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery.utils.log import get_task_logger
+from celery_service_kit import key, redis_client, task_lock
 
 from ..celery_app import app
-from ..reliability import task_lock
-from ..store import key, redis_client
 
 logger = get_task_logger(__name__)
 

@@ -1,1 +1,0 @@
-"""Helpers the test directories share (on ``sys.path`` through pytest's ``pythonpath``)."""
