@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
 
 KIT = TEMPLATE / "kit"
+
+
+def run_check(command: tuple[str, ...], cwd: Path) -> None:
+    """Run a checker of this environment in ``cwd`` (with the settings found there)."""
+    result = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 @pytest.mark.parametrize(
@@ -27,16 +42,7 @@ KIT = TEMPLATE / "kit"
 )
 def test_the_kit_passes_its_checks(command: tuple[str, ...]) -> None:
     # With the kit's own settings (kit/pyproject.toml), in this environment (the kit group).
-    result = subprocess.run(
-        [sys.executable, "-m", *command],
-        cwd=KIT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    run_check(command, KIT)
 
 
 @pytest.mark.parametrize(
@@ -44,13 +50,4 @@ def test_the_kit_passes_its_checks(command: tuple[str, ...]) -> None:
 )
 def test_the_templates_own_code_passes_ruff(command: tuple[str, ...]) -> None:
     # Its tests and hooks, with the settings of this repository's pyproject.toml.
-    result = subprocess.run(
-        [sys.executable, "-m", *command, "tests", "hooks"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    run_check((*command, "tests", "hooks"), TEMPLATE)

@@ -173,7 +173,10 @@ def celery_config(settings: Settings, package: str, queues: Sequence[str]) -> di
 
 
 def redis_connection_options(settings: Settings) -> dict[str, Any]:
-    """Options that make a Redis connection notice a dead or frozen peer (kombu, redis-py)."""
+    """Options that make a Redis connection notice a dead or frozen peer.
+
+    The broker's (kombu) and the service's store (redis-py, ``store.py``) take them alike.
+    """
     return {
         "socket_timeout": settings.redis_socket_timeout,
         "socket_keepalive": True,

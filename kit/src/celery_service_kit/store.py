@@ -11,6 +11,7 @@ from functools import cached_property
 
 import redis
 
+from .celery_config import redis_connection_options
 from .settings import BROKER_CONNECT_TIMEOUT, Settings
 
 # Deletes a key only while it still holds the caller's token: a lock or claim that
@@ -42,9 +43,7 @@ class Store:
             self.settings.redis_url,
             decode_responses=True,
             socket_connect_timeout=BROKER_CONNECT_TIMEOUT,
-            socket_timeout=self.settings.redis_socket_timeout,
-            socket_keepalive=True,
-            health_check_interval=self.settings.redis_health_check_interval,
+            **redis_connection_options(self.settings),
         )
 
     def key(self, *parts: str) -> str:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from .receivers import Receiver, serving
 
 
 @dataclass(frozen=True)
@@ -35,21 +33,22 @@ def _values(attributes: Any) -> dict[str, Any]:
     }
 
 
-class OtlpReceiver(ThreadingHTTPServer):
+class OtlpReceiver(Receiver):
     """Accepts ``POST /v1/traces`` and keeps every span."""
 
+    reply_type = "application/x-protobuf"
+
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__()
         self.received: list[ReceivedSpan] = []
-        self.lock = threading.Lock()
 
     @property
     def url(self) -> str:
         """The endpoint for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def keep(self, body: bytes) -> None:
-        """Decode one export request."""
+    def keep(self, body: bytes) -> bytes:
+        """Decode one export request; the collector's answer."""
         request = ExportTraceServiceRequest.FromString(body)
         for resource_spans in request.resource_spans:
             resource = _values(resource_spans.resource.attributes)
@@ -65,6 +64,8 @@ class OtlpReceiver(ThreadingHTTPServer):
                     )
                     with self.lock:
                         self.received.append(received)
+        answer: bytes = ExportTraceServiceResponse().SerializeToString()
+        return answer
 
     def spans(self, name: str) -> list[ReceivedSpan]:
         """The spans received so far with this name."""
@@ -72,33 +73,6 @@ class OtlpReceiver(ThreadingHTTPServer):
             return [span for span in self.received if span.name == name]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: OtlpReceiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        self.server.keep(body)
-        reply = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-@contextmanager
-def otlp_receiver() -> Iterator[OtlpReceiver]:
+def otlp_receiver() -> AbstractContextManager[OtlpReceiver]:
     """A receiver serving in a thread, shut down at the end."""
-    receiver = OtlpReceiver()
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
+    return serving(OtlpReceiver())

@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import BaseModel, Field, PositiveInt
@@ -159,6 +160,16 @@ def slow_effect(self: Any, label: str, seconds: float) -> int:
     client.rpush(probe_key("started", label), started)
     time.sleep(seconds)
     return int(client.incr(probe_key("effects", label)))
+
+
+def runs_started(store: redis.Redis, label: str) -> list[dict[str, int]]:
+    """The runs of ``slow_effect(label)`` that started, in order: pool process id, attempt."""
+    return [json.loads(item) for item in store.lrange(probe_key("started", label), 0, -1)]
+
+
+def effects(store: redis.Redis, label: str) -> int:
+    """How many times ``slow_effect(label)`` had its effect."""
+    return int(store.get(probe_key("effects", label)) or 0)
 
 
 _leaked: list[bytearray] = []

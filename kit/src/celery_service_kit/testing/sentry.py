@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from typing import Any
 
+from .receivers import Receiver, serving
 
-class SentryReceiver(ThreadingHTTPServer):
+
+class SentryReceiver(Receiver):
     """Accepts envelopes (``POST /api/<project>/envelope/``) and keeps their events."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__()
         self.bodies: list[str] = []
-        self.lock = threading.Lock()
+
+    def keep(self, body: bytes) -> bytes:
+        """Keep one envelope; the reply is empty."""
+        with self.lock:
+            self.bodies.append(body.decode())
+        return b""
 
     @property
     def dsn(self) -> str:
         """A DSN whose host is this receiver."""
-        return f"http://public@127.0.0.1:{self.server_address[1]}/1"
+        return f"http://public@127.0.0.1:{self.port}/1"
 
     def events(self) -> list[dict[str, Any]]:
         """The error events received so far."""
@@ -43,33 +47,6 @@ def _items(envelope: str, kind: str) -> Iterator[dict[str, Any]]:
             yield json.loads(payload)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: SentryReceiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        encoding = self.headers.get("Content-Encoding")
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        assert encoding in {None, "gzip"}, f"cannot read {encoding} envelopes"
-        with self.server.lock:
-            self.server.bodies.append(body.decode())
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-@contextmanager
-def sentry_receiver() -> Iterator[SentryReceiver]:
+def sentry_receiver() -> AbstractContextManager[SentryReceiver]:
     """A receiver serving in a thread, shut down at the end."""
-    receiver = SentryReceiver()
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
+    return serving(SentryReceiver())

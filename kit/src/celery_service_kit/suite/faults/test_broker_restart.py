@@ -65,7 +65,7 @@ def test_a_broker_restart_mid_task_redelivers_it_and_every_task_runs_once(
         what="every task to complete after the restart",
     )
 
-    effects = {label: int(store.get(probes.probe_key("effects", label)) or 0) for label in labels}
+    effects = {label: probes.effects(store, label) for label in labels}
     assert effects == dict.fromkeys(labels, 1)
     # The worker cancelled the interrupted run when the connection dropped (its
     # effect not yet had), and the broker gave the message back for a second run.

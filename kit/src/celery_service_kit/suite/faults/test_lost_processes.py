@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 
@@ -14,6 +13,7 @@ from celery_service_kit.settings import WorkerProfile
 from celery_service_kit.testing import probes, under_test
 from celery_service_kit.testing.limits import quick_redelivery_limits
 from celery_service_kit.testing.polling import eventually
+from celery_service_kit.testing.probes import effects, runs_started
 from celery_service_kit.testing.processes import StartWorker
 
 app = under_test().app
@@ -21,14 +21,6 @@ QUEUES = under_test().queues
 dead_letters = app.service.dead_letters
 
 BATCH = 20
-
-
-def runs_started(store: redis.Redis, label: str) -> list[dict[str, int]]:
-    return [json.loads(item) for item in store.lrange(probes.probe_key("started", label), 0, -1)]
-
-
-def effects(store: redis.Redis, label: str) -> int:
-    return int(store.get(probes.probe_key("effects", label)) or 0)
 
 
 def kill_first_run(store: redis.Redis, label: str) -> int:

@@ -6,7 +6,6 @@ short-tasks a worker also holds messages it has not started, which must go back.
 
 from __future__ import annotations
 
-import json
 import signal
 
 import redis
@@ -16,6 +15,7 @@ from celery_service_kit.ops.queues import queue_depths
 from celery_service_kit.settings import WorkerProfile
 from celery_service_kit.testing import probes, under_test
 from celery_service_kit.testing.polling import eventually
+from celery_service_kit.testing.probes import effects, runs_started
 from celery_service_kit.testing.processes import StartWorker
 
 app = under_test().app
@@ -23,14 +23,6 @@ QUEUES = under_test().queues
 dead_letters = app.service.dead_letters
 
 IN_FLIGHT = 200
-
-
-def runs_started(store: redis.Redis, label: str) -> list[dict[str, int]]:
-    return [json.loads(item) for item in store.lrange(probes.probe_key("started", label), 0, -1)]
-
-
-def effects(store: redis.Redis, label: str) -> int:
-    return int(store.get(probes.probe_key("effects", label)) or 0)
 
 
 def test_sigterm_lets_the_running_task_finish(
