@@ -3,13 +3,14 @@
 A generated service installs the kit from the template's repository (its
 ``kit_repository`` answer) at the tag of the template's version. The tests make that
 work on a machine that cannot reach the repository, without writing a path into any
-generated file: a git repository of this working tree's ``kit/``, tagged with the
-version, stands in for it, and git's ``insteadOf`` (given in ``GIT_CONFIG_*``
-variables, so no configuration file changes) sends uv's fetch there.
+generated file: a git repository of this working tree, tagged with the version,
+stands in for it, and git's ``insteadOf`` (given in ``GIT_CONFIG_*`` variables, so no
+configuration file changes) sends uv's fetch there.
 """
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -68,18 +69,25 @@ def git(*args: str | Path, cwd: Path = TEMPLATE) -> str:
     return result.stdout.strip()
 
 
-def kit_repository(directory: Path, version: str = VERSION) -> Path:
-    """A git repository of this working tree's kit, tagged ``v<version>``, in ``directory``."""
-    shutil.copytree(
-        TEMPLATE / "kit",
-        directory / "kit",
-        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".venv", "*_cache"),
-    )
-    git("init", "--quiet", cwd=directory)
-    git("add", "--all", cwd=directory)
-    git("commit", "--quiet", "-m", f"the kit at {version}", cwd=directory)
-    git("tag", f"v{version}", cwd=directory)
-    return directory
+#: What of a working tree is not the template: git's files, virtualenvs, caches, builds.
+NOT_THE_TEMPLATE = shutil.ignore_patterns(".git", ".venv", "*_cache", "__pycache__", "*.egg-info")
+
+
+def commit_tree(source: Path, repository: Path, message: str, tag: str | None = None) -> Path:
+    """Make the newest commit of ``repository`` (made if missing) hold ``source``'s tree."""
+    if (repository / ".git").exists():
+        for entry in repository.iterdir():
+            if entry.name != ".git":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    else:
+        repository.mkdir(parents=True, exist_ok=True)
+        git("init", "--quiet", cwd=repository)
+    shutil.copytree(source, repository, dirs_exist_ok=True, ignore=NOT_THE_TEMPLATE)
+    git("add", "--all", cwd=repository)
+    git("commit", "--quiet", "--allow-empty", "-m", message, cwd=repository)
+    if tag is not None:
+        git("tag", tag, cwd=repository)
+    return repository
 
 
 def fetching_from(repository: Path, url: str = KIT_REPOSITORY) -> dict[str, str]:
@@ -94,7 +102,8 @@ def fetching_from(repository: Path, url: str = KIT_REPOSITORY) -> dict[str, str]
 @pytest.fixture(scope="session")
 def kit_source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment that makes a generated service install the kit from this checkout."""
-    return fetching_from(kit_repository(tmp_path_factory.mktemp("kit-repository")))
+    repository = tmp_path_factory.mktemp("template") / "repository"
+    return fetching_from(commit_tree(TEMPLATE, repository, "the working tree", f"v{VERSION}"))
 
 
 def generate(combination: Combination, output_dir: Path) -> Path:
@@ -120,3 +129,11 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Combination], 
         return generated[combination.id]
 
     return render_once
+
+
+def differences(comparison: filecmp.dircmp[str]) -> list[str]:
+    """The files that differ between two compared trees, or are in only one of them."""
+    found = [*comparison.left_only, *comparison.right_only, *comparison.diff_files]
+    for sub in comparison.subdirs.values():
+        found.extend(differences(sub))
+    return found

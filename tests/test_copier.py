@@ -9,15 +9,15 @@ line and leaves no directory.
 from __future__ import annotations
 
 import filecmp
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import ANSWERS, TEMPLATE, generate, git
+from conftest import ANSWERS, TEMPLATE, commit_tree, differences, git
 from matrix import MATRIX, Combination
 
 COPIER = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
@@ -67,22 +67,19 @@ def copier_copy(
 def committed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree as a git repository (copier records the commit it copied)."""
     clone = tmp_path_factory.mktemp("template") / "template"
-    shutil.copytree(
-        TEMPLATE, clone, ignore=shutil.ignore_patterns(".git", ".venv", "*_cache", "__pycache__")
-    )
-    git("init", "--quiet", cwd=clone)
-    git("add", "--all", cwd=clone)
-    git("commit", "--quiet", "-m", "the working tree", cwd=clone)
-    return clone
+    return commit_tree(TEMPLATE, clone, "the working tree")
 
 
 @pytest.mark.parametrize(
     "combination", [c for c in MATRIX if c.id in COMPARED], ids=lambda combination: combination.id
 )
 def test_copier_makes_the_service_cookiecutter_makes(
-    combination: Combination, committed_template: Path, tmp_path: Path
+    combination: Combination,
+    committed_template: Path,
+    render: Callable[[Combination], Path],
+    tmp_path: Path,
 ) -> None:
-    made_by_cookiecutter = generate(combination, tmp_path / "cookiecutter")
+    made_by_cookiecutter = render(combination)
     made_by_copier = tmp_path / "copier" / made_by_cookiecutter.name
 
     result = copier_copy(made_by_copier, combination.answers, committed_template)
@@ -94,13 +91,6 @@ def test_copier_makes_the_service_cookiecutter_makes(
     recorded = yaml.safe_load((made_by_copier / ".copier-answers.yml").read_text())
     assert recorded["_commit"] == git("rev-parse", "--short", "HEAD", cwd=committed_template)
     assert {name: recorded[name] for name in combination.answers} == combination.answers
-
-
-def differences(comparison: filecmp.dircmp[str]) -> list[str]:
-    found = [*comparison.left_only, *comparison.right_only, *comparison.diff_files]
-    for sub in comparison.subdirs.values():
-        found.extend(differences(sub))
-    return found
 
 
 @pytest.mark.parametrize(

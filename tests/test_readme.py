@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, VERSION, git, run_outside_our_venv
+from conftest import TEMPLATE, VERSION, commit_tree, git, run_outside_our_venv
 
 README = TEMPLATE / "README.md"
 
@@ -37,13 +37,7 @@ def test_generate_command_works_as_written_and_records_the_template_version(
     tmp_path: Path,
 ) -> None:
     # Run in a clone of the working tree, so that the service lands beside the clone.
-    clone = tmp_path / "template"
-    shutil.copytree(
-        TEMPLATE, clone, ignore=shutil.ignore_patterns(".venv", ".git", "*_cache", "__pycache__")
-    )
-    git("init", "--quiet", cwd=clone)
-    git("add", "--all", cwd=clone)
-    git("commit", "--quiet", "-m", "the working tree", cwd=clone)
+    clone = commit_tree(TEMPLATE, tmp_path / "template", "the working tree")
 
     result = run_outside_our_venv(
         shlex.split(quick_start_commands()[0]),

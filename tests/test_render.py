@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import KIT_REPOSITORY, VERSION, generate
+from conftest import KIT_REPOSITORY, VERSION, differences, generate
 from matrix import MATRIX, Combination
 
 TEMPLATE_TAGS = ("{{", "{%", "{#")
@@ -80,16 +80,6 @@ def test_expected_files_are_present_and_others_absent(
         project / "Makefile": True,
         project / ".env.example": True,
         project / ".python-version": True,
-        # Only a team's own files in src/: the generic ones are the kit's.
-        package / "__init__.py": True,
-        package / "celery_app.py": True,
-        package / "settings.py": True,
-        package / "routing.py": True,
-        package / "tasks" / "__init__.py": True,
-        package / "tasks" / "default.py": True,
-        package / "tasks" / "critical.py": True,
-        package / "tasks" / "_domain_queue.py": False,
-        package / "schedule.py": beat,
         project / "tests" / "tasks" / "test_default.py": True,
         project / "tests" / "tasks" / "test_critical.py": True,
         project / "tests" / "tasks" / "_test_domain_queue.py": False,
@@ -106,7 +96,6 @@ def test_expected_files_are_present_and_others_absent(
         project / ".github" / "workflows" / "ci.yml": ci == "github",
         project / ".gitlab-ci.yml": ci == "gitlab",
     }
-    expected.update({package / "tasks" / f"{queue}.py": True for queue in queues})
     expected.update({project / "tests" / "tasks" / f"test_{queue}.py": True for queue in queues})
 
     wrong = {
@@ -115,6 +104,7 @@ def test_expected_files_are_present_and_others_absent(
         if path.exists() != present
     }
     assert not wrong, f"expected present (True) / absent (False): {wrong}"
+    # Only a team's own files in src/: the generic ones are the kit's.
     in_src = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
     assert in_src == {
         "__init__.py",
@@ -145,13 +135,6 @@ def test_rendering_is_deterministic(
     assert not differences(comparison)
 
 
-def differences(comparison: filecmp.dircmp[str]) -> list[str]:
-    found = [*comparison.left_only, *comparison.right_only, *comparison.diff_files]
-    for sub in comparison.subdirs.values():
-        found.extend(differences(sub))
-    return found
-
-
 def test_the_kit_is_installed_with_the_extras_of_the_chosen_options(
     project: Path, combination: Combination
 ) -> None:
@@ -163,11 +146,10 @@ def test_the_kit_is_installed_with_the_extras_of_the_chosen_options(
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     [kit] = pyproject["project"]["dependencies"]
     extras = set(re.findall(r"\[(.*)\]", kit)[0].split(",")) if "[" in kit else set()
-    celery_app = (project / "src").glob("*/celery_app.py")
 
     assert kit.startswith("celery-service-kit")
     assert extras == {extra for extra, on in chosen.items() if on}
-    text = next(celery_app).read_text(encoding="utf-8")
+    text = (project / "src" / package_of(project) / "celery_app.py").read_text(encoding="utf-8")
     assert ("app.use_schedule(" in text) == chosen["beat"]
     assert ("app.trace_tasks(" in text) == chosen["tracing"]
     assert ("app.report_errors()" in text) == chosen["sentry"]

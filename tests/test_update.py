@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import KIT_REPOSITORY, TEMPLATE, VERSION, fetching_from, git, run_outside_our_venv
+from conftest import KIT_REPOSITORY, TEMPLATE, VERSION, commit_tree, fetching_from, git
 from cookiecutter.main import cookiecutter
+from test_deploy_files import run
 
 PREVIOUS = "0.8.0"
 ANSWERS = {"project_name": "Fleet Sync", "queues": "gps", "ci": "none"}
@@ -62,26 +63,25 @@ TEAM_OWNED = re.compile(
 )
 
 
-def run(*command: str, cwd: Path, environment: dict[str, str] | None = None) -> str:
-    """Run a command outside the template's virtualenv; its output, or fail the test."""
-    result = run_outside_our_venv(command, cwd=cwd, timeout=600, extra_environment=environment)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return result.stdout
-
-
 def commit_all(directory: Path, message: str) -> None:
     git("add", "--all", cwd=directory)
     git("commit", "--quiet", "--allow-empty", "-m", message, cwd=directory)
 
 
-def last_commit_of(version_commit: str) -> str:
-    """The last commit before the version changed, from the first commit of that version."""
-    newer = git("rev-list", "--reverse", "--ancestry-path", f"{version_commit}..HEAD").splitlines()
-    for commit in newer:
-        answers = json.loads(git("show", f"{commit}:cookiecutter.json"))
-        if answers["__template_version"] != PREVIOUS:
+def last_commit_of_previous() -> str:
+    """The last commit of the previous version: the parent of the commit that changed it.
+
+    HEAD while the change of version is not committed yet.
+    """
+    seen = False
+    for commit in git("rev-list", "--reverse", "HEAD", "--", "cookiecutter.json").splitlines():
+        version = json.loads(git("show", f"{commit}:cookiecutter.json"))["__template_version"]
+        if version == PREVIOUS:
+            seen = True
+        elif seen:
             return git("rev-parse", f"{commit}^")
-    return version_commit
+    assert seen, f"no commit of this repository is at {PREVIOUS}"
+    return git("rev-parse", "HEAD")
 
 
 @dataclass(frozen=True)
@@ -97,31 +97,15 @@ class Template:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     path = tmp_path_factory.mktemp("template") / "repository"
     git("clone", "--quiet", "--no-local", TEMPLATE, path)
-    first_of_previous = next(
-        commit
-        for commit in git("rev-list", "--reverse", "HEAD", "--", "cookiecutter.json").splitlines()
-        if json.loads(git("show", f"{commit}:cookiecutter.json"))["__template_version"] == PREVIOUS
-    )
-    previous = last_commit_of(first_of_previous)
     # The working tree, whatever is committed of it yet, as the newest commit.
-    for entry in path.iterdir():
-        if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    shutil.copytree(
-        TEMPLATE,
-        path,
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns(".git", ".venv", "*_cache", "__pycache__", "*.egg-info"),
-    )
-    commit_all(path, "the working tree")
-    git("tag", f"v{VERSION}", cwd=path)
-    return Template(path, previous, git("rev-parse", "HEAD", cwd=path))
+    commit_tree(TEMPLATE, path, "the working tree", f"v{VERSION}")
+    return Template(path, last_commit_of_previous(), git("rev-parse", "HEAD", cwd=path))
 
 
 @pytest.fixture(scope="module")
 def kit_from_the_template(template: Template) -> dict[str, str]:
     """The environment in which the updated service installs the kit from ``template``."""
-    return fetching_from(template.path, KIT_REPOSITORY)
+    return fetching_from(template.path)
 
 
 def make_first_changes(service: Path) -> None:
@@ -169,7 +153,7 @@ def changelog_steps(after: str) -> list[str]:
 
 
 def in_shell(line: str, cwd: Path, environment: dict[str, str] | None = None) -> str:
-    return run("bash", "-c", line, cwd=cwd, environment=environment)
+    return run("bash", "-c", line, cwd=cwd, timeout=600, environment=environment)
 
 
 def conflicts(service: Path) -> dict[str, str]:
@@ -188,7 +172,7 @@ def conflicts(service: Path) -> dict[str, str]:
 
 def check_the_updated_service(service: Path, environment: dict[str, str]) -> None:
     """What the updated service must still do, every change of its team intact."""
-    run("uv", "sync", "--no-progress", cwd=service, environment=environment)
+    run("uv", "sync", "--no-progress", cwd=service, timeout=600, environment=environment)
     loaded = run(
         "uv", "run", "--no-sync", "python", "-c",
         f"from {PACKAGE} import app; app.loader.import_default_modules(); "
@@ -296,15 +280,7 @@ def stored_render_template(template: Template, directory: Path) -> Path:
     git("init", "--quiet", cwd=repository)
     commit_all(repository, f"the render of {PREVIOUS}")
     git("tag", f"v{PREVIOUS}", cwd=repository)
-    for entry in repository.iterdir():
-        if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    shutil.copytree(
-        template.path, repository, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git")
-    )
-    commit_all(repository, f"version {VERSION}")
-    git("tag", f"v{VERSION}", cwd=repository)
-    return repository
+    return commit_tree(template.path, repository, f"version {VERSION}", f"v{VERSION}")
 
 
 def clone_at(repository: Path, commit: str, directory: Path) -> Path:
@@ -327,11 +303,13 @@ def test_a_service_made_with_copier_takes_this_version(
     commit_all(service, "Generated")
     make_first_changes(service)
 
-    met = take_the_update(service, "copier", fetching_from(source, KIT_REPOSITORY))
+    kit_from_the_source = fetching_from(source)
+
+    met = take_the_update(service, "copier", kit_from_the_source)
 
     answers = yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert answers["_commit"] == f"v{VERSION}"
-    check_the_updated_service(service, fetching_from(source, KIT_REPOSITORY))
+    check_the_updated_service(service, kit_from_the_source)
     print(f"copier: conflicts met outside the team's files: {met}")
 
 
